@@ -1,0 +1,62 @@
+// Package config reads Sightline's settings from the environment, with
+// defaults that match the local services started by `make up`.
+package config
+
+import (
+	"os"
+	"strconv"
+)
+
+// Config is everything a Sightline process needs to reach its services.
+type Config struct {
+	PostgresDSN       string // SIGHTLINE_PG_DSN
+	TemporalAddress   string // SIGHTLINE_TEMPORAL_ADDRESS
+	TemporalNamespace string // SIGHTLINE_TEMPORAL_NAMESPACE
+	MinIOEndpoint     string // SIGHTLINE_MINIO_ENDPOINT (host:port)
+	MinIOAccessKey    string // SIGHTLINE_MINIO_ACCESS_KEY
+	MinIOSecretKey    string // SIGHTLINE_MINIO_SECRET_KEY
+	MinIOBucket       string // SIGHTLINE_MINIO_BUCKET
+	APIAddress        string // SIGHTLINE_API_ADDR
+	TaskQueue         string // SIGHTLINE_TASK_QUEUE: workflows, capture, rollup
+	DetectTaskQueue   string // SIGHTLINE_DETECT_TASK_QUEUE: detection activities
+	ModelPath         string // SIGHTLINE_MODEL: empty means the embedded default model
+	DetectWorkers     int    // SIGHTLINE_DETECT_WORKERS: concurrent detection activities per worker
+}
+
+// Defaults used by the local stack (scripts/services.sh).
+const (
+	DefaultTaskQueue       = "sightline"
+	DefaultDetectTaskQueue = "sightline-detect"
+)
+
+// FromEnv returns the configuration from environment variables.
+func FromEnv() Config {
+	return Config{
+		PostgresDSN:       env("SIGHTLINE_PG_DSN", "postgres://postgres@127.0.0.1:55432/sightline?sslmode=disable"),
+		TemporalAddress:   env("SIGHTLINE_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+		TemporalNamespace: env("SIGHTLINE_TEMPORAL_NAMESPACE", "default"),
+		MinIOEndpoint:     env("SIGHTLINE_MINIO_ENDPOINT", "127.0.0.1:9000"),
+		MinIOAccessKey:    env("SIGHTLINE_MINIO_ACCESS_KEY", "sightline"),
+		MinIOSecretKey:    env("SIGHTLINE_MINIO_SECRET_KEY", "sightline-secret"),
+		MinIOBucket:       env("SIGHTLINE_MINIO_BUCKET", "sightline"),
+		APIAddress:        env("SIGHTLINE_API_ADDR", "127.0.0.1:8080"),
+		TaskQueue:         env("SIGHTLINE_TASK_QUEUE", DefaultTaskQueue),
+		DetectTaskQueue:   env("SIGHTLINE_DETECT_TASK_QUEUE", DefaultDetectTaskQueue),
+		ModelPath:         os.Getenv("SIGHTLINE_MODEL"),
+		DetectWorkers:     envInt("SIGHTLINE_DETECT_WORKERS", 0),
+	}
+}
+
+func env(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(key string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return v
+	}
+	return def
+}

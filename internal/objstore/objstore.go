@@ -1,0 +1,94 @@
+// Package objstore keeps frame chunks in an S3-compatible object store (MinIO).
+package objstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// Store reads and writes objects in one bucket.
+type Store struct {
+	client *minio.Client
+	bucket string
+}
+
+// ErrNotFound is returned by Get for a key that does not exist.
+var ErrNotFound = errors.New("object not found")
+
+// New connects to endpoint (host:port, plain HTTP) and makes sure bucket exists.
+func New(ctx context.Context, endpoint, accessKey, secretKey, bucket string) (*Store, error) {
+	client, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4(accessKey, secretKey, "")})
+	if err != nil {
+		return nil, fmt.Errorf("objstore: client for %s: %w", endpoint, err)
+	}
+	s := &Store{client: client, bucket: bucket}
+	if err := s.ensureBucket(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) ensureBucket(ctx context.Context) error {
+	ok, err := s.client.BucketExists(ctx, s.bucket)
+	if err != nil {
+		return fmt.Errorf("objstore: check bucket %q: %w", s.bucket, err)
+	}
+	if ok {
+		return nil
+	}
+	if err := s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{}); err != nil {
+		// Another process may have created it between the check and here.
+		if resp := minio.ToErrorResponse(err); resp.Code == "BucketAlreadyOwnedByYou" || resp.Code == "BucketAlreadyExists" {
+			return nil
+		}
+		return fmt.Errorf("objstore: create bucket %q: %w", s.bucket, err)
+	}
+	return nil
+}
+
+// Bucket is the bucket this store writes to.
+func (s *Store) Bucket() string { return s.bucket }
+
+// Client exposes the underlying client, for tests and maintenance.
+func (s *Store) Client() *minio.Client { return s.client }
+
+// Put writes data under key, replacing what was there: writes are idempotent.
+func (s *Store) Put(ctx context.Context, key string, data []byte, contentType string) error {
+	_, err := s.client.PutObject(ctx, s.bucket, key, bytes.NewReader(data), int64(len(data)),
+		minio.PutObjectOptions{ContentType: contentType})
+	if err != nil {
+		return fmt.Errorf("objstore: put %s/%s: %w", s.bucket, key, err)
+	}
+	return nil
+}
+
+// Get reads the whole object at key.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	obj, err := s.client.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("objstore: get %s/%s: %w", s.bucket, key, err)
+	}
+	defer obj.Close()
+	data, err := io.ReadAll(obj)
+	if err != nil {
+		if minio.ToErrorResponse(err).Code == "NoSuchKey" {
+			return nil, fmt.Errorf("objstore: get %s/%s: %w", s.bucket, key, ErrNotFound)
+		}
+		return nil, fmt.Errorf("objstore: read %s/%s: %w", s.bucket, key, err)
+	}
+	return data, nil
+}
+
+// Ready reports whether the server answers.
+func (s *Store) Ready(ctx context.Context) error {
+	if _, err := s.client.BucketExists(ctx, s.bucket); err != nil {
+		return fmt.Errorf("objstore: %s unreachable: %w", s.client.EndpointURL().Host, err)
+	}
+	return nil
+}

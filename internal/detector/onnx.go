@@ -8,6 +8,7 @@ import (
 // ONNX ModelProto / GraphProto field numbers that ValidateONNX relies on.
 const (
 	modelFieldGraph = 7 // ModelProto.graph
+	modelFieldOpset = 8 // ModelProto.opset_import
 	graphFieldNode  = 1 // GraphProto.node
 )
 
@@ -26,22 +27,33 @@ const (
 // does not catch, so the whole process dies with SIGABRT. This walks the
 // top-level protobuf fields (and the fields of the graph message one level
 // down) so that empty, truncated, random and text files are rejected with an
-// error first. It does not prove that OpenCV supports every operator in a
-// well-formed model.
+// error first. A graph (field 7) with at least one node and an opset_import
+// (field 8) are required: a model cut right after its graph is well-formed
+// protobuf, yet OpenCV 4.6 aborts on it. A well-formed model can still use
+// operators OpenCV cannot run; New catches those with a trial load in C++
+// (probeONNX) after this check.
 func ValidateONNX(data []byte) error {
 	if len(data) == 0 {
 		return errors.New("empty file, not an ONNX model")
 	}
 	var graph []byte
-	haveGraph := false
+	haveGraph, opsets := false, 0
 	err := walkMessage(data, func(field uint64, wire int, payload []byte) error {
-		if field != modelFieldGraph {
-			return nil
+		switch field {
+		case modelFieldGraph:
+			if wire != wireBytes {
+				return fmt.Errorf("graph field (7) has wire type %d, want 2 (length-delimited)", wire)
+			}
+			graph, haveGraph = payload, true
+		case modelFieldOpset:
+			if wire != wireBytes {
+				return fmt.Errorf("opset_import field (8) has wire type %d, want 2 (length-delimited)", wire)
+			}
+			if err := walkMessage(payload, func(uint64, int, []byte) error { return nil }); err != nil {
+				return fmt.Errorf("opset_import: %w", err)
+			}
+			opsets++
 		}
-		if wire != wireBytes {
-			return fmt.Errorf("graph field (7) has wire type %d, want 2 (length-delimited)", wire)
-		}
-		graph, haveGraph = payload, true
 		return nil
 	})
 	if err != nil {
@@ -49,6 +61,9 @@ func ValidateONNX(data []byte) error {
 	}
 	if !haveGraph {
 		return errors.New("not a valid ONNX model: no graph (field 7)")
+	}
+	if opsets == 0 {
+		return errors.New("not a valid ONNX model: no opset_import (field 8); truncated?")
 	}
 	nodes := 0
 	err = walkMessage(graph, func(field uint64, wire int, _ []byte) error {

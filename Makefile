@@ -1,0 +1,63 @@
+# Sightline: `make demo` runs the main job end to end on local services,
+# `make test` runs the tests. Everything installs itself on first use.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/sightline
+DATA := .data
+PID := $(DATA)/run/sightline.pid
+export SIGHTLINE_API_ADDR ?= 127.0.0.1:8080
+
+.PHONY: all deps build up down status demo test test-unit bench lint clean dev-start dev-stop sample
+
+all: build
+
+deps: ## install Debian packages and build the Temporal CLI and MinIO into .tools/bin
+	@scripts/install-deps.sh
+
+build: ## build bin/sightline
+	$(GO) build -o $(BIN) ./cmd/sightline
+
+services: deps ## start PostgreSQL, Temporal (with UI) and MinIO
+	@scripts/services.sh up
+
+up: services build dev-stop ## start the services and run `sightline dev` (worker + API) in the background
+	@$(BIN) migrate
+	@mkdir -p $(DATA)/run $(DATA)/logs
+	@nohup $(BIN) dev >>$(DATA)/logs/sightline.log 2>&1 & echo $$! > $(PID)
+	@for i in $$(seq 100); do curl -sf http://$(SIGHTLINE_API_ADDR)/healthz >/dev/null && break; \
+		kill -0 $$(cat $(PID)) 2>/dev/null || { echo "sightline dev exited: see $(DATA)/logs/sightline.log"; tail -n 20 $(DATA)/logs/sightline.log; exit 1; }; \
+		sleep 0.2; done
+	@echo "sightline dev running (pid $$(cat $(PID)), log $(DATA)/logs/sightline.log)"
+	@scripts/services.sh status
+	@echo "api       up   http://$(SIGHTLINE_API_ADDR)"
+
+dev-stop:
+	@if [ -f $(PID) ] && kill -0 $$(cat $(PID)) 2>/dev/null; then kill $$(cat $(PID)); \
+		for i in $$(seq 50); do kill -0 $$(cat $(PID)) 2>/dev/null || break; sleep 0.2; done; fi; rm -f $(PID)
+
+down: dev-stop ## stop everything `make up` started
+	@scripts/services.sh down
+
+status:
+	@scripts/services.sh status
+
+sample:
+	@scripts/fetch-sample.sh
+
+demo: up sample ## capture the sample video end to end and print its ranked objects
+	@$(BIN) demo --video $(DATA)/samples/vtest.avi
+
+test: services ## unit and integration tests against real PostgreSQL, Temporal and MinIO
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) test -race -count=1 -timeout 40m ./...
+
+bench: services ## benchmarks
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./internal/detector/
+
+lint:
+	$(GO) vet ./...
+	gofmt -l .
+
+clean: down
+	rm -rf bin $(DATA)

@@ -1,0 +1,179 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/labstack/echo/v4"
+)
+
+// The analytics.* tables are built by the rollup. The casts keep the API's
+// types stable whichever integer or numeric types the rollup chooses.
+
+// StreamRank is one stream in the ranking of streams for an object.
+type StreamRank struct {
+	Object      string  `json:"object"`
+	StreamID    string  `json:"stream_id"`
+	StreamName  string  `json:"stream_name"`
+	Frames      int64   `json:"frames"`
+	Objects     int64   `json:"objects"`
+	AvgPerFrame float64 `json:"avg_per_frame"`
+	MaxPerFrame int64   `json:"max_per_frame"`
+	Rank        int64   `json:"rank"`
+}
+
+// ObjectRank is one object in the ranking of objects within a stream.
+type ObjectRank struct {
+	Object      string  `json:"object"`
+	Frames      int64   `json:"frames"`
+	Objects     int64   `json:"objects"`
+	AvgPerFrame float64 `json:"avg_per_frame"`
+	MaxPerFrame int64   `json:"max_per_frame"`
+	Rank        int64   `json:"rank"`
+}
+
+// CountPoint is one bucket of a stream's object-count time series.
+type CountPoint struct {
+	Object      string    `json:"object"`
+	Bucket      time.Time `json:"bucket"`
+	Frames      int64     `json:"frames"`
+	Objects     int64     `json:"objects"`
+	AvgPerFrame float64   `json:"avg_per_frame"`
+	MaxPerFrame int64     `json:"max_per_frame"`
+}
+
+// queryAnalytics runs a query on an analytics table and collects its rows.
+// A table (or the schema) that does not exist yet means no rollup has run:
+// that is an empty result, not an error.
+func queryAnalytics[T any](s *Server, ctx context.Context, what, sql string, args ...any) ([]T, error) {
+	rows, err := s.db.Query(ctx, sql, args...)
+	var out []T
+	if err == nil {
+		out, err = pgx.CollectRows(rows, pgx.RowToStructByPos[T])
+	}
+	switch {
+	case err == nil:
+	case pgCode(err) == "42P01" || pgCode(err) == "3F000": // undefined_table, invalid_schema_name
+		out = nil
+	default:
+		return nil, dbError(what, err)
+	}
+	if out == nil {
+		out = []T{}
+	}
+	return out, nil
+}
+
+// objectParam reads ?object=; required says whether it may be absent.
+func objectParam(c echo.Context, required bool) (*string, error) {
+	obj := strings.TrimSpace(c.QueryParam("object"))
+	switch {
+	case obj == "" && required:
+		return nil, badRequest("query parameter object is required, for example ?object=person")
+	case obj == "":
+		return nil, nil
+	case len(obj) > 200:
+		return nil, badRequest("invalid object: longer than 200 characters")
+	}
+	return &obj, nil
+}
+
+// rankStreams ranks the streams by the average count per frame of an object.
+func (s *Server) rankStreams(c echo.Context) error {
+	obj, err := objectParam(c, true)
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	out, err := queryAnalytics[StreamRank](s, c.Request().Context(), "ranking streams for object "+*obj, `
+SELECT object::text, stream_id::text, coalesce(stream_name::text, stream_id::text), frames::bigint,
+       objects::bigint, avg_per_frame::float8, max_per_frame::bigint, rank::bigint
+FROM analytics.object_stream_ranking
+WHERE object = $1
+ORDER BY rank, stream_id
+LIMIT $2`, *obj, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// streamObjects ranks the objects seen in a stream by average count per frame.
+func (s *Server) streamObjects(c echo.Context) error {
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	st, err := s.loadStream(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	out, err := queryAnalytics[ObjectRank](s, ctx, "ranking objects of stream "+st.ID, `
+SELECT object::text, frames::bigint, objects::bigint, avg_per_frame::float8, max_per_frame::bigint, rank::bigint
+FROM analytics.stream_object_ranking
+WHERE stream_id = $1
+ORDER BY rank, object
+LIMIT $2`, st.ID, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// timeParam reads an optional RFC 3339 timestamp from the query.
+func timeParam(c echo.Context, name string) (*time.Time, error) {
+	raw := c.QueryParam(name)
+	if raw == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil {
+		return nil, badRequest("invalid %s %q: want an RFC 3339 timestamp such as 2024-05-01T12:00:00Z", name, raw)
+	}
+	return &t, nil
+}
+
+// streamCounts is a stream's object-count time series, ordered by bucket;
+// from is inclusive, to exclusive.
+func (s *Server) streamCounts(c echo.Context) error {
+	obj, err := objectParam(c, false)
+	if err != nil {
+		return err
+	}
+	from, err := timeParam(c, "from")
+	if err != nil {
+		return err
+	}
+	to, err := timeParam(c, "to")
+	if err != nil {
+		return err
+	}
+	if from != nil && to != nil && to.Before(*from) {
+		return badRequest("invalid time range: to (%s) is before from (%s)",
+			to.Format(time.RFC3339Nano), from.Format(time.RFC3339Nano))
+	}
+	ctx := c.Request().Context()
+	st, err := s.loadStream(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	out, err := queryAnalytics[CountPoint](s, ctx, "reading object counts of stream "+st.ID, `
+SELECT object::text, bucket, frames::bigint, objects::bigint, avg_per_frame::float8, max_per_frame::bigint
+FROM analytics.object_counts
+WHERE stream_id = $1
+  AND ($2::text IS NULL OR object = $2)
+  AND ($3::timestamptz IS NULL OR bucket >= $3)
+  AND ($4::timestamptz IS NULL OR bucket < $4)
+ORDER BY bucket, object`, st.ID, obj, from, to)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}

@@ -1,0 +1,138 @@
+// Package api is Sightline's HTTP API: it registers streams, starts capture
+// workflows on Temporal, reports their progress and serves the analytics
+// tables built by the rollup. Every response is JSON; errors are
+// {"error": "..."} with a status that says whose fault it was.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/sdk/client"
+
+	"github.com/sightline-video/sightline/internal/config"
+)
+
+// OpenAPI is the OpenAPI 3.0 description of the API, served at
+// /api/v1/openapi.yaml.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
+// Deps are the services the API talks to.
+type Deps struct {
+	DB              *pgxpool.Pool
+	Temporal        client.Client
+	TaskQueue       string // capture workflows are started here; default config.DefaultTaskQueue
+	DetectTaskQueue string // passed to CaptureWorkflow; default config.DefaultDetectTaskQueue
+	Log             *slog.Logger
+}
+
+// Server is the HTTP API. Build it with New.
+type Server struct {
+	db              *pgxpool.Pool
+	temporal        client.Client
+	taskQueue       string
+	detectTaskQueue string
+	log             *slog.Logger
+	echo            *echo.Echo
+
+	// probeTimeout bounds health checks and the live progress query, so a
+	// capture with no worker polling cannot hang a status request.
+	probeTimeout time.Duration
+	// rpcTimeout bounds the other Temporal calls, which the SDK otherwise
+	// retries while the server is unreachable.
+	rpcTimeout time.Duration
+}
+
+// New builds the server and registers its routes.
+func New(deps Deps) *Server {
+	s := &Server{
+		db:              deps.DB,
+		temporal:        deps.Temporal,
+		taskQueue:       deps.TaskQueue,
+		detectTaskQueue: deps.DetectTaskQueue,
+		log:             deps.Log,
+		probeTimeout:    3 * time.Second,
+		rpcTimeout:      10 * time.Second,
+	}
+	if s.taskQueue == "" {
+		s.taskQueue = config.DefaultTaskQueue
+	}
+	if s.detectTaskQueue == "" {
+		s.detectTaskQueue = config.DefaultDetectTaskQueue
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.logRequests, s.recoverPanics)
+
+	e.GET("/healthz", s.health)
+	e.GET("/api/v1/openapi.yaml", s.openAPI)
+	v1 := e.Group("/api/v1")
+	v1.GET("/streams", s.listStreams)
+	v1.POST("/streams", s.putStream)
+	v1.GET("/streams/:id", s.getStream)
+	v1.POST("/streams/:id/captures", s.startCapture)
+	v1.GET("/streams/:id/captures", s.listCaptures)
+	v1.GET("/streams/:id/objects", s.streamObjects)
+	v1.GET("/streams/:id/counts", s.streamCounts)
+	v1.GET("/captures/:id", s.getCapture)
+	v1.GET("/rankings/streams", s.rankStreams)
+	s.echo = e
+	return s
+}
+
+// Handler returns the HTTP handler serving the API.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Start serves on addr until ctx is done, then shuts down gracefully, giving
+// in-flight requests up to 10 seconds. It returns nil after a clean shutdown.
+func (s *Server) Start(ctx context.Context, addr string) error {
+	// Listen first so a bad or busy address is reported at once.
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("api: listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	s.log.Info("api listening", "addr", ln.Addr().String())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("api: serve on %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("api: shut down %s: %w", addr, err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("api: serve on %s: %w", addr, err)
+	}
+	s.log.Info("api stopped", "addr", ln.Addr().String())
+	return nil
+}
+
+func (s *Server) openAPI(c echo.Context) error {
+	return c.Blob(http.StatusOK, "application/yaml", OpenAPI)
+}

@@ -1,0 +1,322 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/labstack/echo/v4"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/sightline-video/sightline/workflows"
+)
+
+// CaptureRequest is the optional body of POST /streams/{id}/captures; zero
+// values mean the workflow defaults.
+type CaptureRequest struct {
+	EveryMS           int  `json:"every_ms"`
+	ChunkFrames       int  `json:"chunk_frames"`
+	MaxFrames         int  `json:"max_frames"`
+	DetectConcurrency int  `json:"detect_concurrency"`
+	SkipRollup        bool `json:"skip_rollup"`
+}
+
+// CaptureStarted answers POST /streams/{id}/captures.
+type CaptureStarted struct {
+	CaptureID  string `json:"capture_id"`
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	StatusURL  string `json:"status_url"`
+}
+
+// newCaptureID is the workflow id, and so the capture id, of a new capture:
+// readable, sortable by time within a stream, and unique thanks to the
+// random suffix.
+func newCaptureID(streamID string, now time.Time) string {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return fmt.Sprintf("capture-%s-%s-%s", streamID, now.UTC().Format("20060102T150405Z"), hex.EncodeToString(b))
+}
+
+func (s *Server) startCapture(c echo.Context) error {
+	ctx := c.Request().Context()
+	st, err := s.loadStream(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	var req CaptureRequest
+	if err := decodeJSON(c, &req, true); err != nil {
+		return err
+	}
+	if req.EveryMS < 0 || req.ChunkFrames < 0 || req.MaxFrames < 0 || req.DetectConcurrency < 0 {
+		return badRequest("every_ms, chunk_frames, max_frames and detect_concurrency must not be negative")
+	}
+	// Fill the defaults here so the input shown in the Temporal UI is explicit.
+	if req.ChunkFrames == 0 {
+		req.ChunkFrames = workflows.DefaultChunkFrames
+	}
+	if req.DetectConcurrency == 0 {
+		req.DetectConcurrency = workflows.DefaultDetectConcurrency
+	}
+	in := workflows.CaptureInput{
+		StreamID:          st.ID,
+		Source:            st.Source,
+		EveryMS:           req.EveryMS,
+		ChunkFrames:       req.ChunkFrames,
+		MaxFrames:         req.MaxFrames,
+		DetectConcurrency: req.DetectConcurrency,
+		DetectTaskQueue:   s.detectTaskQueue,
+		SkipRollup:        req.SkipRollup,
+	}
+	id := newCaptureID(st.ID, time.Now())
+	tctx, cancel := context.WithTimeout(ctx, s.rpcTimeout)
+	defer cancel()
+	run, err := s.temporal.ExecuteWorkflow(tctx, client.StartWorkflowOptions{
+		ID:        id,
+		TaskQueue: s.taskQueue,
+		// The memo lets GET /captures/{id} name the stream before the
+		// workflow has written the capture row.
+		Memo: map[string]any{"stream_id": st.ID},
+	}, workflows.CaptureWorkflow, in)
+	if err != nil {
+		return temporalError("starting capture workflow "+id, err)
+	}
+	s.log.Info("capture started", "stream", st.ID, "capture", id, "run", run.GetRunID(), "task_queue", s.taskQueue)
+	url := "/api/v1/captures/" + id
+	c.Response().Header().Set(echo.HeaderLocation, url)
+	return c.JSON(http.StatusAccepted, CaptureStarted{CaptureID: id, WorkflowID: id, RunID: run.GetRunID(), StatusURL: url})
+}
+
+// Capture is a row of the captures table.
+type Capture struct {
+	ID             string     `json:"id"`
+	StreamID       string     `json:"stream_id"`
+	Status         string     `json:"status"`
+	Source         string     `json:"source"`
+	EveryMS        int        `json:"every_ms"`
+	ChunkFrames    int        `json:"chunk_frames"`
+	StartedAt      time.Time  `json:"started_at"`
+	FinishedAt     *time.Time `json:"finished_at"`
+	FramesCaptured int        `json:"frames_captured"`
+	Error          *string    `json:"error"`
+}
+
+const captureSelect = `SELECT id, stream_id, status, source, every_ms, chunk_frames, started_at,
+       finished_at, frames_captured, error FROM captures`
+
+func scanCapture(row pgx.Row) (Capture, error) {
+	var r Capture
+	err := row.Scan(&r.ID, &r.StreamID, &r.Status, &r.Source, &r.EveryMS, &r.ChunkFrames, &r.StartedAt,
+		&r.FinishedAt, &r.FramesCaptured, &r.Error)
+	return r, err
+}
+
+func (s *Server) listCaptures(c echo.Context) error {
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	st, err := s.loadStream(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	rows, err := s.db.Query(ctx, captureSelect+` WHERE stream_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2`, st.ID, limit)
+	if err != nil {
+		return dbError("listing captures of stream "+st.ID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Capture, error) { return scanCapture(r) })
+	if err != nil {
+		return dbError("listing captures of stream "+st.ID, err)
+	}
+	if out == nil {
+		out = []Capture{}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// CaptureStatus answers GET /captures/{id}: what the database has recorded
+// merged with what Temporal knows about the workflow.
+type CaptureStatus struct {
+	CaptureID string `json:"capture_id"`
+	StreamID  string `json:"stream_id,omitempty"`
+	// Status is the capture row's status (running, completed, failed,
+	// canceled); "pending" while the workflow has not recorded the row yet.
+	// A row still "running" whose workflow has closed (say, terminated)
+	// reports the workflow's outcome instead.
+	Status         string     `json:"status"`
+	Recorded       bool       `json:"recorded"` // a captures row exists
+	Source         string     `json:"source,omitempty"`
+	EveryMS        *int       `json:"every_ms,omitempty"`
+	ChunkFrames    *int       `json:"chunk_frames,omitempty"`
+	StartedAt      *time.Time `json:"started_at,omitempty"`
+	FinishedAt     *time.Time `json:"finished_at"`
+	FramesCaptured int        `json:"frames_captured"`
+	Error          *string    `json:"error"`
+
+	ChunksWritten  int64 `json:"chunks_written"`
+	ChunksDetected int64 `json:"chunks_detected"`
+	FramesAnalysed int64 `json:"frames_analysed"`
+	Detections     int64 `json:"detections"`
+
+	Workflow      *WorkflowInfo              `json:"workflow,omitempty"`
+	WorkflowError string                     `json:"workflow_error,omitempty"` // Temporal could not be asked
+	Progress      *workflows.CaptureProgress `json:"progress,omitempty"`       // live, while running
+}
+
+// WorkflowInfo is the capture workflow as Temporal describes it.
+type WorkflowInfo struct {
+	WorkflowID    string     `json:"workflow_id"`
+	RunID         string     `json:"run_id"`
+	Status        string     `json:"status"` // RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT, ...
+	TaskQueue     string     `json:"task_queue"`
+	StartTime     *time.Time `json:"start_time,omitempty"`
+	CloseTime     *time.Time `json:"close_time,omitempty"`
+	HistoryLength int64      `json:"history_length"`
+}
+
+func (s *Server) getCapture(c echo.Context) error {
+	ctx := c.Request().Context()
+	id := c.Param("id")
+	if id == "" || len(id) > 255 {
+		return badRequest("invalid capture id %q", id)
+	}
+	out := CaptureStatus{CaptureID: id}
+
+	row, err := scanCapture(s.db.QueryRow(ctx, captureSelect+` WHERE id = $1`, id))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return dbError("loading capture "+id, err)
+	default:
+		out.Recorded = true
+		out.StreamID, out.Status, out.Source = row.StreamID, row.Status, row.Source
+		out.EveryMS, out.ChunkFrames = &row.EveryMS, &row.ChunkFrames
+		out.StartedAt, out.FinishedAt = &row.StartedAt, row.FinishedAt
+		out.FramesCaptured, out.Error = row.FramesCaptured, row.Error
+		err := s.db.QueryRow(ctx, `SELECT
+  (SELECT count(*) FROM chunks WHERE capture_id = $1),
+  (SELECT count(*) FROM chunks WHERE capture_id = $1 AND detected_at IS NOT NULL),
+  (SELECT count(*) FROM frames WHERE capture_id = $1),
+  (SELECT count(*) FROM detections WHERE capture_id = $1)`, id).
+			Scan(&out.ChunksWritten, &out.ChunksDetected, &out.FramesAnalysed, &out.Detections)
+		if err != nil {
+			return dbError("counting the progress of capture "+id, err)
+		}
+	}
+
+	wf, memoStream, err := s.describeWorkflow(ctx, id)
+	switch {
+	case err == nil:
+	case statusOf(err) == http.StatusNotFound:
+		if !out.Recorded {
+			return notFound("capture %q not found", id)
+		}
+	case out.Recorded:
+		// The database answered; say what Temporal did not instead of failing.
+		out.WorkflowError = err.Error()
+	default:
+		return err
+	}
+	if wf != nil {
+		out.Workflow = wf
+		if out.StreamID == "" {
+			out.StreamID = memoStream
+		}
+		if out.StartedAt == nil {
+			out.StartedAt = wf.StartTime
+		}
+		if !out.Recorded || (out.Status == "running" && wf.Status != "RUNNING") {
+			out.Status = captureStatusOf(wf.Status)
+		}
+		if wf.Status == "RUNNING" {
+			out.Progress = s.queryProgress(ctx, id, wf.RunID)
+		}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// describeWorkflow asks Temporal about the capture's workflow and returns it
+// with the stream id from its memo.
+func (s *Server) describeWorkflow(ctx context.Context, id string) (*WorkflowInfo, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.rpcTimeout)
+	defer cancel()
+	resp, err := s.temporal.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return nil, "", temporalError("describing workflow "+id, err)
+	}
+	info := resp.GetWorkflowExecutionInfo()
+	wf := &WorkflowInfo{
+		WorkflowID:    info.GetExecution().GetWorkflowId(),
+		RunID:         info.GetExecution().GetRunId(),
+		Status:        workflowStatusName(info.GetStatus()),
+		TaskQueue:     info.GetTaskQueue(),
+		HistoryLength: info.GetHistoryLength(),
+	}
+	if t := info.GetStartTime(); t != nil {
+		v := t.AsTime()
+		wf.StartTime = &v
+	}
+	if t := info.GetCloseTime(); t != nil {
+		v := t.AsTime()
+		wf.CloseTime = &v
+	}
+	var stream string
+	if p := info.GetMemo().GetFields()["stream_id"]; p != nil {
+		// A memo that does not decode only loses the stream name.
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &stream)
+	}
+	return wf, stream, nil
+}
+
+// queryProgress asks the running workflow for its live progress. It is
+// best-effort: with no worker polling the query cannot be answered, so it
+// gives up after a short timeout and returns nil.
+func (s *Server) queryProgress(ctx context.Context, id, runID string) *workflows.CaptureProgress {
+	qctx, cancel := context.WithTimeout(ctx, s.probeTimeout)
+	defer cancel()
+	v, err := s.temporal.QueryWorkflow(qctx, id, runID, workflows.ProgressQuery)
+	if err != nil {
+		s.log.Debug("progress query failed", "capture", id, "error", err)
+		return nil
+	}
+	var p workflows.CaptureProgress
+	if err := v.Get(&p); err != nil {
+		s.log.Warn("decoding progress query result failed", "capture", id, "error", err)
+		return nil
+	}
+	return &p
+}
+
+// workflowStatusName turns WORKFLOW_EXECUTION_STATUS_RUNNING into RUNNING.
+func workflowStatusName(st enumspb.WorkflowExecutionStatus) string {
+	name, ok := enumspb.WorkflowExecutionStatus_name[int32(st)]
+	if !ok {
+		return fmt.Sprintf("UNKNOWN(%d)", int32(st))
+	}
+	return strings.TrimPrefix(name, "WORKFLOW_EXECUTION_STATUS_")
+}
+
+// captureStatusOf maps a workflow status onto the captures.status vocabulary.
+func captureStatusOf(wf string) string {
+	switch wf {
+	case "RUNNING":
+		return "pending"
+	case "COMPLETED":
+		return "completed"
+	case "CANCELED":
+		return "canceled"
+	case "FAILED", "TERMINATED", "TIMED_OUT":
+		return "failed"
+	default:
+		return strings.ToLower(wf)
+	}
+}

@@ -1,0 +1,180 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/labstack/echo/v4"
+)
+
+// streamIDPattern matches the CHECK constraint on streams.id.
+var streamIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// Stream is a registered video source.
+type Stream struct {
+	ID          string          `json:"id"`
+	Name        string          `json:"name"`
+	Source      string          `json:"source"`
+	Metadata    json.RawMessage `json:"metadata"`
+	CreatedAt   time.Time       `json:"created_at"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+	LastCapture *CaptureSummary `json:"last_capture,omitempty"`
+}
+
+// CaptureSummary is the newest capture of a stream.
+type CaptureSummary struct {
+	ID             string     `json:"id"`
+	Status         string     `json:"status"`
+	StartedAt      time.Time  `json:"started_at"`
+	FinishedAt     *time.Time `json:"finished_at"`
+	FramesCaptured int        `json:"frames_captured"`
+}
+
+// streamSelect lists streams with their newest capture, if any.
+const streamSelect = `
+SELECT s.id, s.name, s.source, s.metadata, s.created_at, s.updated_at,
+       c.id, c.status, c.started_at, c.finished_at, c.frames_captured
+FROM streams s
+LEFT JOIN LATERAL (
+    SELECT id, status, started_at, finished_at, frames_captured
+    FROM captures WHERE stream_id = s.id
+    ORDER BY started_at DESC, id DESC LIMIT 1
+) c ON true`
+
+func scanStream(row pgx.Row) (Stream, error) {
+	var (
+		st       Stream
+		meta     []byte
+		capID    *string
+		capState *string
+		started  *time.Time
+		finished *time.Time
+		frames   *int
+	)
+	if err := row.Scan(&st.ID, &st.Name, &st.Source, &meta, &st.CreatedAt, &st.UpdatedAt,
+		&capID, &capState, &started, &finished, &frames); err != nil {
+		return st, err
+	}
+	st.Metadata = json.RawMessage(meta)
+	if capID != nil {
+		st.LastCapture = &CaptureSummary{ID: *capID, Status: *capState, StartedAt: *started,
+			FinishedAt: finished, FramesCaptured: *frames}
+	}
+	return st, nil
+}
+
+func (s *Server) listStreams(c echo.Context) error {
+	rows, err := s.db.Query(c.Request().Context(), streamSelect+` ORDER BY s.id`)
+	if err != nil {
+		return dbError("listing streams", err)
+	}
+	out := []Stream{}
+	for rows.Next() {
+		st, err := scanStream(rows)
+		if err != nil {
+			rows.Close()
+			return dbError("reading streams", err)
+		}
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return dbError("listing streams", err)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// loadStream returns the stream or a 404 error.
+func (s *Server) loadStream(ctx context.Context, id string) (Stream, error) {
+	if !streamIDPattern.MatchString(id) {
+		// No stream can have such an id; answering 404 spares a query.
+		return Stream{}, notFound("stream %q not found", id)
+	}
+	st, err := scanStream(s.db.QueryRow(ctx, streamSelect+` WHERE s.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return st, notFound("stream %q not found", id)
+	}
+	if err != nil {
+		return st, dbError("loading stream "+id, err)
+	}
+	return st, nil
+}
+
+func (s *Server) getStream(c echo.Context) error {
+	st, err := s.loadStream(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+// StreamRequest registers or updates a stream.
+type StreamRequest struct {
+	ID       string          `json:"id"`
+	Name     string          `json:"name"`     // default: the id
+	Source   string          `json:"source"`   // file path or URL the capture reads
+	Metadata json.RawMessage `json:"metadata"` // any JSON object; default {}
+}
+
+func (r *StreamRequest) validate() error {
+	if r.ID == "" {
+		return badRequest("id is required")
+	}
+	if !streamIDPattern.MatchString(r.ID) {
+		return badRequest("invalid id %q: use 1 to 63 lower-case letters, digits, '_' or '-', starting with a letter or digit", r.ID)
+	}
+	r.Source = strings.TrimSpace(r.Source)
+	if r.Source == "" {
+		return badRequest("source is required")
+	}
+	r.Name = strings.TrimSpace(r.Name)
+	if r.Name == "" {
+		r.Name = r.ID
+	}
+	meta := bytes.TrimSpace(r.Metadata)
+	switch {
+	case len(meta) == 0 || bytes.Equal(meta, []byte("null")):
+		r.Metadata = json.RawMessage(`{}`)
+	case meta[0] != '{':
+		return badRequest("metadata must be a JSON object")
+	}
+	return nil
+}
+
+// putStream creates a stream (201) or updates an existing one (200).
+func (s *Server) putStream(c echo.Context) error {
+	var req StreamRequest
+	if err := decodeJSON(c, &req, false); err != nil {
+		return err
+	}
+	if err := req.validate(); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	// xmax is 0 only on a row this statement inserted, which tells create from update.
+	var inserted bool
+	err := s.db.QueryRow(ctx, `
+INSERT INTO streams (id, name, source, metadata) VALUES ($1, $2, $3, $4::jsonb)
+ON CONFLICT (id) DO UPDATE
+SET name = EXCLUDED.name, source = EXCLUDED.source, metadata = EXCLUDED.metadata, updated_at = now()
+RETURNING xmax = 0`, req.ID, req.Name, req.Source, string(req.Metadata)).Scan(&inserted)
+	if err != nil {
+		return dbError("saving stream "+req.ID, err)
+	}
+	st, err := s.loadStream(ctx, req.ID)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if inserted {
+		status = http.StatusCreated
+		c.Response().Header().Set(echo.HeaderLocation, "/api/v1/streams/"+st.ID)
+	}
+	return c.JSON(status, st)
+}

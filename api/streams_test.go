@@ -1,0 +1,108 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestStreamsCreateUpdateGetList(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+
+	var empty []Stream
+	e.get("/api/v1/streams", http.StatusOK, &empty)
+	if empty == nil || len(empty) != 0 {
+		t.Fatalf("streams before any = %#v, want []", empty)
+	}
+
+	code, body := e.do(http.MethodPost, "/api/v1/streams",
+		`{"id":"lobby","name":"Lobby","source":"/videos/lobby.avi","metadata":{"floor":1}}`)
+	if code != http.StatusCreated {
+		t.Fatalf("create: status %d body %s", code, body)
+	}
+	var created Stream
+	e.get("/api/v1/streams/lobby", http.StatusOK, &created)
+	if created.ID != "lobby" || created.Name != "Lobby" || created.Source != "/videos/lobby.avi" ||
+		string(created.Metadata) != `{"floor":1}` || created.CreatedAt.IsZero() || created.LastCapture != nil {
+		t.Errorf("created stream = %+v (metadata %s)", created, created.Metadata)
+	}
+
+	// The same id again updates in place: 200, new fields, same created_at.
+	var updated Stream
+	e.expect(http.MethodPost, "/api/v1/streams", `{"id":"lobby","name":"Front lobby","source":"rtsp://cam/1"}`,
+		http.StatusOK, &updated)
+	if updated.Name != "Front lobby" || updated.Source != "rtsp://cam/1" || string(updated.Metadata) != `{}` ||
+		!updated.CreatedAt.Equal(created.CreatedAt) || !updated.UpdatedAt.After(created.UpdatedAt) {
+		t.Errorf("updated stream = %+v (metadata %s), created %+v", updated, updated.Metadata, created)
+	}
+
+	// Name defaults to the id.
+	var dock Stream
+	e.expect(http.MethodPost, "/api/v1/streams", `{"id":"dock_2","source":"/videos/dock.avi"}`, http.StatusCreated, &dock)
+	if dock.Name != "dock_2" {
+		t.Errorf("name without a name = %q, want the id", dock.Name)
+	}
+
+	// The list is ordered by id and shows each stream's newest capture.
+	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	e.addCapture("capture-lobby-old", "lobby", "completed", t0)
+	e.addCapture("capture-lobby-new", "lobby", "running", t0.Add(time.Hour))
+	var list []Stream
+	e.get("/api/v1/streams", http.StatusOK, &list)
+	if len(list) != 2 || list[0].ID != "dock_2" || list[1].ID != "lobby" {
+		t.Fatalf("streams = %+v, want dock_2 then lobby", list)
+	}
+	if list[0].LastCapture != nil {
+		t.Errorf("dock_2 last_capture = %+v, want none", list[0].LastCapture)
+	}
+	if lc := list[1].LastCapture; lc == nil || lc.ID != "capture-lobby-new" || lc.Status != "running" ||
+		!lc.StartedAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("lobby last_capture = %+v, want capture-lobby-new", lc)
+	}
+}
+
+func TestStreamsBadInput(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const path = "/api/v1/streams"
+	cases := []struct {
+		name, body, want string
+	}{
+		{"malformed JSON", `{"id":"lobby",`, "malformed JSON"},
+		{"not an object", `["lobby"]`, "malformed JSON"},
+		{"wrong type", `{"id":7,"source":"/v.avi"}`, `field "id"`},
+		{"unknown field", `{"id":"lobby","source":"/v.avi","sauce":"x"}`, `unknown field "sauce"`},
+		{"trailing data", `{"id":"lobby","source":"/v.avi"} {}`, "after the JSON object"},
+		{"empty body", ``, "body is empty"},
+		{"missing id", `{"source":"/v.avi"}`, "id is required"},
+		{"upper-case id", `{"id":"Lobby","source":"/v.avi"}`, `invalid id "Lobby"`},
+		{"id with space", `{"id":"the lobby","source":"/v.avi"}`, "invalid id"},
+		{"id starting with dash", `{"id":"-lobby","source":"/v.avi"}`, "invalid id"},
+		{"id too long", `{"id":"` + strings.Repeat("a", 64) + `","source":"/v.avi"}`, "invalid id"},
+		{"missing source", `{"id":"lobby"}`, "source is required"},
+		{"blank source", `{"id":"lobby","source":"  "}`, "source is required"},
+		{"metadata not an object", `{"id":"lobby","source":"/v.avi","metadata":[1]}`, "metadata must be a JSON object"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			wantError(t, e.s.Handler(), http.MethodPost, path, c.body, http.StatusBadRequest, c.want)
+		})
+	}
+	// The longest valid id is accepted.
+	e.expect(http.MethodPost, path, `{"id":"`+strings.Repeat("a", 63)+`","source":"/v.avi"}`, http.StatusCreated, nil)
+
+	var list []Stream
+	e.get(path, http.StatusOK, &list)
+	if len(list) != 1 {
+		t.Errorf("after bad requests %d streams exist, want only the valid one", len(list))
+	}
+}
+
+func TestStreamNotFound(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.wantError(http.MethodGet, "/api/v1/streams/nope", "", http.StatusNotFound, `stream "nope" not found`)
+	e.wantError(http.MethodGet, "/api/v1/streams/NOT-VALID", "", http.StatusNotFound, "not found")
+}

@@ -1,0 +1,175 @@
+// Command sightline is the single binary of Sightline: workers, the HTTP
+// API, migrations, rollups, detection from the command line and the demo.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sightline-video/sightline/api"
+	"github.com/sightline-video/sightline/internal/app"
+	"github.com/sightline-video/sightline/internal/config"
+	"github.com/sightline-video/sightline/worker"
+	schema "github.com/sightline-video/sightline/sql"
+	dbtlike "github.com/sightline-video/sightline/dbt_like"
+)
+
+const usage = `usage: sightline <command> [flags]
+
+commands:
+  dev       run the worker (all task queues) and the HTTP API in one process
+  worker    run a Temporal worker (--roles main,detect)
+  api       serve the HTTP API
+  migrate   apply database migrations
+  rollup    run the rollup models now
+  detect    detect objects in images or videos and print them
+  demo      register the sample video, capture it through the API and print its rankings
+
+Settings come from SIGHTLINE_* environment variables (see README.md).
+`
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
+	slog.SetDefault(log)
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1], os.Args[2:], os.Stdout, log); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintf(os.Stderr, "sightline %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}
+
+func logLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(os.Getenv("SIGHTLINE_LOG_LEVEL"))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+func run(ctx context.Context, cmd string, args []string, stdout io.Writer, log *slog.Logger) error {
+	cfg := config.FromEnv()
+	switch cmd {
+	case "dev":
+		return runServe(ctx, cfg, log, true, true, nil)
+	case "worker":
+		fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+		roles := fs.String("roles", "main,detect", "task queues to serve: main, detect or both")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return runServe(ctx, cfg, log, true, false, strings.Split(*roles, ","))
+	case "api":
+		return runServe(ctx, cfg, log, false, true, nil)
+	case "migrate":
+		a, err := app.Open(ctx, cfg, log, app.Needs{})
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		v, err := schema.Migrate(ctx, a.Acts.DB)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "schema at version %d\n", v)
+		return nil
+	case "rollup":
+		return runRollup(ctx, cfg, log, args, stdout)
+	case "detect":
+		return runDetect(ctx, args, stdout)
+	case "demo":
+		return runDemo(ctx, cfg, args, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
+}
+
+// runServe runs a worker, the API, or both, until ctx is done.
+func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, serveWorker, serveAPI bool, roles []string) error {
+	detect := serveWorker && (roles == nil || contains(roles, worker.RoleDetect))
+	a, err := app.Open(ctx, cfg, log, app.Needs{Temporal: true, Store: serveWorker, Detectors: detect, Migrate: true})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	g, ctx := errgroup.WithContext(ctx)
+	if serveWorker {
+		g.Go(func() error {
+			return worker.Run(ctx, a.Temporal, a.Acts, worker.Options{
+				TaskQueue: cfg.TaskQueue, DetectTaskQueue: cfg.DetectTaskQueue, Roles: roles,
+				DetectConcurrency: app.DetectWorkers(cfg), Log: log,
+			})
+		})
+	}
+	if serveAPI {
+		srv := api.New(api.Deps{DB: a.Acts.DB, Temporal: a.Temporal, TaskQueue: cfg.TaskQueue,
+			DetectTaskQueue: cfg.DetectTaskQueue, Log: log})
+		g.Go(func() error { return srv.Start(ctx, cfg.APIAddress) })
+	}
+	return g.Wait()
+}
+
+func runRollup(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("rollup", flag.ContinueOnError)
+	sel := fs.String("select", "", "comma-separated models to run (default: all)")
+	list := fs.Bool("list", false, "print the models in run order and exit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	project, err := dbtlike.DefaultProject()
+	if err != nil {
+		return err
+	}
+	if *list {
+		for _, name := range project.Order() {
+			fmt.Fprintln(stdout, name)
+		}
+		return nil
+	}
+	a, err := app.Open(ctx, cfg, log, app.Needs{Migrate: true})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var opts dbtlike.RunOptions
+	if *sel != "" {
+		opts.Select = strings.Split(*sel, ",")
+	}
+	res, err := project.Run(ctx, a.Acts.DB, opts)
+	if err != nil {
+		return err
+	}
+	for _, m := range res.Models {
+		fmt.Fprintf(stdout, "%-28s %-6s %8s\n", m.Name, m.Materialized, m.Duration.Round(1e6))
+	}
+	return nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if strings.TrimSpace(v) == x {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,191 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	enums "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/sightline-video/sightline/internal/testenv"
+	"github.com/sightline-video/sightline/workflows"
+)
+
+// rows returns a capture's frame and detection rows as comparable text,
+// without the capture id and the capture's wall-clock start.
+func (s *stack) rows(captureID string) (frames, dets []string) {
+	s.t.Helper()
+	ctx := context.Background()
+	q := func(sql string) []string {
+		rs, err := s.db.Query(ctx, sql, captureID)
+		if err != nil {
+			s.t.Fatalf("query rows: %v", err)
+		}
+		defer rs.Close()
+		var out []string
+		for rs.Next() {
+			vals, err := rs.Values()
+			if err != nil {
+				s.t.Fatal(err)
+			}
+			out = append(out, fmt.Sprint(vals...))
+		}
+		if err := rs.Err(); err != nil {
+			s.t.Fatal(err)
+		}
+		return out
+	}
+	frames = q(`SELECT frame_index, ' ', chunk_seq, ' ', pts_ms, ' ', width, 'x', height, ' ', detection_count, ' ', model
+		FROM frames WHERE capture_id = $1 ORDER BY frame_index`)
+	dets = q(`SELECT frame_index, ' ', det_index, ' ', class_id, ' ', class_name, ' ', score, ' ', x1, ' ', y1, ' ', x2, ' ', y2
+		FROM detections WHERE capture_id = $1 ORDER BY frame_index, det_index`)
+	return frames, dets
+}
+
+func (s *stack) runCapture(c client.Client, id string, in workflows.CaptureInput) client.WorkflowRun {
+	s.t.Helper()
+	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: s.queue},
+		workflows.CaptureWorkflow, in)
+	if err != nil {
+		s.t.Fatalf("start %s: %v", id, err)
+	}
+	return run
+}
+
+func getResult(t *testing.T, run client.WorkflowRun, timeout time.Duration) workflows.CaptureResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var res workflows.CaptureResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatalf("workflow %s: %v", run.GetID(), err)
+	}
+	return res
+}
+
+// TestWorkerCrashesLoseAndDoubleNothing captures the same video twice: once
+// undisturbed, once with the worker killed (SIGKILL) during capture and again
+// during detection. Both runs must end with exactly the same rows.
+func TestWorkerCrashesLoseAndDoubleNothing(t *testing.T) {
+	s := newStack(t)
+	tc := testenv.Temporal(t)
+	video := testenv.SharedFile(t, "vtest.avi")
+	in := workflows.CaptureInput{
+		StreamID: "plaza", Source: video, ChunkFrames: 15, MaxFrames: 240,
+		DetectConcurrency: 2, DetectTaskQueue: s.detect,
+	}
+
+	w := s.start("worker")
+	base := testenv.Name("capture-base")
+	res := getResult(t, s.runCapture(tc, base, in), 5*time.Minute)
+	if res.Frames != 240 || res.Chunks != 16 {
+		t.Fatalf("undisturbed run: %+v, want 240 frames in 16 chunks", res)
+	}
+	wantFrames, wantDets := s.rows(base)
+	if len(wantFrames) != 240 || len(wantDets) < 240*6 {
+		t.Fatalf("undisturbed run stored %d frames and %d detections", len(wantFrames), len(wantDets))
+	}
+	replay(t, tc, base)
+
+	crash := testenv.Name("capture-crash")
+	run := s.runCapture(tc, crash, in)
+	// Kill during capture: some chunks are written, none detected yet.
+	waitFor(t, "the first chunks to be written", time.Minute, func() bool {
+		return s.count(`SELECT count(*) FROM chunks WHERE capture_id = $1`, crash) >= 3
+	})
+	kill(t, w)
+	written := s.count(`SELECT count(*) FROM chunks WHERE capture_id = $1`, crash)
+	if written >= 16 {
+		t.Fatalf("capture finished before the kill (%d chunks): the test proves nothing", written)
+	}
+	w = s.start("worker")
+	// Kill during detection: some chunks detected, not all.
+	waitFor(t, "detection to be under way", 2*time.Minute, func() bool {
+		return s.count(`SELECT count(*) FROM chunks WHERE capture_id = $1 AND detected_at IS NOT NULL`, crash) >= 2
+	})
+	kill(t, w)
+	if n := s.count(`SELECT count(*) FROM chunks WHERE capture_id = $1 AND detected_at IS NOT NULL`, crash); n >= 16 {
+		t.Fatalf("detection finished before the kill: the test proves nothing")
+	}
+	s.start("worker")
+	res2 := getResult(t, run, 5*time.Minute)
+	if res2.Frames != res.Frames || res2.Chunks != res.Chunks {
+		t.Fatalf("crashed run %+v, undisturbed %+v", res2, res)
+	}
+	gotFrames, gotDets := s.rows(crash)
+	compare(t, "frames", gotFrames, wantFrames)
+	compare(t, "detections", gotDets, wantDets)
+	if n := s.count(`SELECT count(*) FROM chunks WHERE capture_id = $1`, crash); n != 16 {
+		t.Errorf("%d chunk rows after the crashes, want 16", n)
+	}
+	if n := s.count(`SELECT count(*) FROM captures WHERE id = $1 AND status = 'completed' AND frames_captured = 240`, crash); n != 1 {
+		t.Errorf("capture row not completed with 240 frames")
+	}
+
+	// The rollup ran: people dominate the plaza.
+	var top string
+	var avg float64
+	if err := s.db.QueryRow(context.Background(), `SELECT object, avg_per_frame FROM analytics.stream_object_ranking
+		WHERE stream_id = 'plaza' AND rank = 1`).Scan(&top, &avg); err != nil {
+		t.Fatalf("read ranking: %v", err)
+	}
+	if top != "person" || avg < 5 || avg > 8.5 {
+		t.Errorf("top object %s with %.2f per frame, want person with about 6.7", top, avg)
+	}
+}
+
+func compare(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: %d rows after crashes, %d undisturbed", what, len(got), len(want))
+	}
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			t.Errorf("%s row %d differs:\n got %s\nwant %s", what, i, got[i], want[i])
+			return
+		}
+	}
+}
+
+// replay checks that the current workflow code replays the real history of
+// a run, and refreshes the stored history used by the replay test in
+// workflows/ when SIGHTLINE_UPDATE_HISTORY is set.
+func replay(t *testing.T, c client.Client, id string) {
+	t.Helper()
+	ctx := context.Background()
+	iter := c.GetWorkflowHistory(ctx, id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	hist := &historypb.History{}
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			t.Fatalf("fetch history of %s: %v", id, err)
+		}
+		hist.Events = append(hist.Events, ev)
+	}
+	events := len(hist.Events)
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflow(workflows.CaptureWorkflow)
+	if err := r.ReplayWorkflowHistory(tlog.NewStructuredLogger(slog.Default()), hist); err != nil {
+		t.Fatalf("replay %s (%d events): %v", id, events, err)
+	}
+	if os.Getenv("SIGHTLINE_UPDATE_HISTORY") != "" {
+		data, err := protojson.MarshalOptions{Indent: " "}.Marshal(hist)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(testenv.RepoRoot(t), "workflows", "testdata", "capture_history.json")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s (%d events)", p, events)
+	}
+}

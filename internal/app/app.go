@@ -1,0 +1,115 @@
+// Package app connects a Sightline process to its services from a Config:
+// PostgreSQL, MinIO, Temporal and the detector, as a process needs them.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/sightline-video/sightline/activities"
+	dbtlike "github.com/sightline-video/sightline/dbt_like"
+	"github.com/sightline-video/sightline/internal/config"
+	"github.com/sightline-video/sightline/internal/db"
+	"github.com/sightline-video/sightline/internal/detector"
+	"github.com/sightline-video/sightline/internal/objstore"
+	schema "github.com/sightline-video/sightline/sql"
+)
+
+// App holds open connections; Close releases them.
+type App struct {
+	Config   config.Config
+	Log      *slog.Logger
+	closers  []func()
+	Temporal client.Client
+	Acts     *activities.Activities
+}
+
+// Needs says which parts to open.
+type Needs struct {
+	Temporal  bool
+	Store     bool
+	Detectors bool
+	Migrate   bool // bring the schema up to date first
+}
+
+// DetectWorkers is how many detectors run in parallel when the config does
+// not say: one per core, each on one OpenCV thread, which keeps both cores of
+// a small machine busy without oversubscribing them.
+func DetectWorkers(cfg config.Config) int {
+	if cfg.DetectWorkers > 0 {
+		return cfg.DetectWorkers
+	}
+	return max(1, runtime.NumCPU())
+}
+
+// Open connects to PostgreSQL and whatever else needs asks for.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger, needs Needs) (*App, error) {
+	a := &App{Config: cfg, Log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			a.Close()
+		}
+	}()
+	pool, err := db.Open(ctx, cfg.PostgresDSN)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, pool.Close)
+	if needs.Migrate {
+		if _, err := schema.Migrate(ctx, pool); err != nil {
+			return nil, err
+		}
+	}
+	project, err := dbtlike.DefaultProject()
+	if err != nil {
+		return nil, fmt.Errorf("load rollup models: %w", err)
+	}
+	a.Acts = &activities.Activities{DB: pool, Rollup: project, Log: log}
+	if needs.Store {
+		s, err := objstore.New(ctx, cfg.MinIOEndpoint, cfg.MinIOAccessKey, cfg.MinIOSecretKey, cfg.MinIOBucket)
+		if err != nil {
+			return nil, err
+		}
+		a.Acts.Store = s
+	}
+	if needs.Detectors {
+		n := DetectWorkers(cfg)
+		threads := 1
+		if n == 1 {
+			threads = 0 // let OpenCV use every core
+		}
+		p, err := detector.NewPool(detector.Options{ModelPath: cfg.ModelPath, Threads: threads}, n)
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, func() { _ = p.Close() })
+		a.Acts.Detectors = p
+	}
+	if needs.Temporal {
+		c, err := client.DialContext(ctx, client.Options{
+			HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
+			Logger: tlog.NewStructuredLogger(log),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
+		}
+		a.closers = append(a.closers, c.Close)
+		a.Temporal = c
+	}
+	ok = true
+	return a, nil
+}
+
+// Close releases everything Open opened, newest first.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what Sightline needs on a Debian (bookworm) machine, skipping what
+# is already there: Debian packages (as root), then the Temporal CLI and the
+# MinIO server built with `go install` into .tools/bin (git-ignored).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${SIGHTLINE_TOOLS:-$root/.tools/bin}
+temporal_version=v1.5.1
+minio_version=v0.0.0-20260212201848-7aac2a2c5b7c
+
+log() { printf '[install] %s\n' "$*" >&2; }
+
+packages=(postgresql libopencv-dev pkg-config gcc g++ curl ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    log "missing Debian packages: ${missing[*]}"
+    log "install them as root: apt-get install -y ${missing[*]}"
+    exit 1
+  fi
+  log "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v go >/dev/null || { log "Go is required (https://go.dev/dl/), 1.26 or newer"; exit 1; }
+mkdir -p "$bin"
+pids=()
+if [ ! -x "$bin/temporal" ]; then
+  log "building the Temporal CLI $temporal_version (a few minutes the first time)"
+  GOBIN=$bin go install "github.com/temporalio/cli/cmd/temporal@$temporal_version" & pids+=($!)
+fi
+if [ ! -x "$bin/minio" ]; then
+  log "building the MinIO server (a few minutes the first time)"
+  GOBIN=$bin go install "github.com/minio/minio@$minio_version" & pids+=($!)
+fi
+for p in "${pids[@]}"; do wait "$p"; done
+log "dependencies ready"

@@ -1,0 +1,217 @@
+// Package workflows holds Sightline's Temporal workflows. Workflows only
+// orchestrate: every side effect happens in an activity.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/sightline-video/sightline/activities"
+	"github.com/sightline-video/sightline/internal/config"
+)
+
+// Defaults for fields a CaptureInput leaves empty.
+const (
+	DefaultChunkFrames       = 50
+	DefaultDetectConcurrency = 4
+	// ProgressQuery is the query name that returns a CaptureProgress.
+	ProgressQuery = "progress"
+)
+
+// CaptureInput starts a capture. It is the JSON a person pastes into the
+// Temporal UI, for example {"stream_id":"lobby","source":"/videos/lobby.avi"}.
+type CaptureInput struct {
+	StreamID          string `json:"stream_id"`
+	Source            string `json:"source,omitempty"`             // file path; empty: the stream's registered source
+	EveryMS           int    `json:"every_ms,omitempty"`           // sample one frame per this many ms of stream time; 0: every frame
+	ChunkFrames       int    `json:"chunk_frames,omitempty"`       // frames per chunk (default 50)
+	MaxFrames         int    `json:"max_frames,omitempty"`         // stop after this many sampled frames; 0: the whole source
+	DetectConcurrency int    `json:"detect_concurrency,omitempty"` // detection activities in flight (default 4)
+	DetectTaskQueue   string `json:"detect_task_queue,omitempty"`  // default "sightline-detect"
+	SkipRollup        bool   `json:"skip_rollup,omitempty"`        // leave the rollup to a later run
+}
+
+// CaptureResult summarises a finished capture.
+type CaptureResult struct {
+	CaptureID  string `json:"capture_id"`
+	Frames     int    `json:"frames"`
+	Chunks     int    `json:"chunks"`
+	Detections int    `json:"detections"`
+}
+
+// CaptureProgress is what the progress query returns.
+type CaptureProgress struct {
+	Phase          string `json:"phase"` // capturing, detecting, rollup, done
+	FramesCaptured int    `json:"frames_captured"`
+	Chunks         int    `json:"chunks"`
+	ChunksDetected int    `json:"chunks_detected"`
+	FramesAnalysed int    `json:"frames_analysed"`
+	Detections     int    `json:"detections"`
+}
+
+func (in *CaptureInput) withDefaults() error {
+	if in.StreamID == "" {
+		return errors.New("stream_id is required")
+	}
+	if in.EveryMS < 0 || in.ChunkFrames < 0 || in.MaxFrames < 0 || in.DetectConcurrency < 0 {
+		return errors.New("every_ms, chunk_frames, max_frames and detect_concurrency must not be negative")
+	}
+	if in.ChunkFrames == 0 {
+		in.ChunkFrames = DefaultChunkFrames
+	}
+	if in.DetectConcurrency == 0 {
+		in.DetectConcurrency = DefaultDetectConcurrency
+	}
+	if in.DetectTaskQueue == "" {
+		in.DetectTaskQueue = config.DefaultDetectTaskQueue
+	}
+	return nil
+}
+
+// a is only used to name activity methods; Temporal calls the registered instance.
+var a *activities.Activities
+
+// CaptureWorkflow captures frames from a source into chunks, detects objects
+// in every chunk with bounded concurrency on the detect task queue, and then
+// rolls the results up. The capture id is the workflow id.
+func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (CaptureResult, error) {
+	info := workflow.GetInfo(ctx)
+	res := CaptureResult{CaptureID: info.WorkflowExecution.ID}
+	if err := in.withDefaults(); err != nil {
+		return res, temporal.NewNonRetryableApplicationError("invalid capture input: "+err.Error(), "BadInput", nil)
+	}
+	prog := CaptureProgress{Phase: "starting"}
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (CaptureProgress, error) { return prog, nil }); err != nil {
+		return res, err
+	}
+	logger := workflow.GetLogger(ctx)
+	startedAt := info.WorkflowStartTime.UTC()
+
+	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 30 * time.Second, NonRetryableErrorTypes: []string{"BadInput"}},
+	})
+	var begun activities.BeginCaptureResult
+	err := workflow.ExecuteActivity(short, a.BeginCapture, activities.BeginCaptureInput{
+		CaptureID: res.CaptureID, StreamID: in.StreamID, Source: in.Source, EveryMS: in.EveryMS,
+		ChunkFrames: in.ChunkFrames, StartedAt: startedAt,
+	}).Get(ctx, &begun)
+	if err != nil {
+		return res, fmt.Errorf("begin capture: %w", err)
+	}
+
+	// From here on a failure is recorded on the capture row before the
+	// workflow fails, on a context that survives cancellation.
+	finish := func(status string, cause error) {
+		dctx, _ := workflow.NewDisconnectedContext(short)
+		msg := ""
+		if cause != nil {
+			msg = cause.Error()
+		}
+		if err := workflow.ExecuteActivity(dctx, a.FinishCapture, activities.FinishCaptureInput{
+			CaptureID: res.CaptureID, Status: status, Frames: res.Frames, Error: msg,
+		}).Get(dctx, nil); err != nil {
+			logger.Error("recording capture outcome failed", "error", err)
+		}
+	}
+	fail := func(what string, err error) (CaptureResult, error) {
+		status := "failed"
+		if temporal.IsCanceledError(err) {
+			status = "canceled"
+		}
+		finish(status, err)
+		return res, fmt.Errorf("%s: %w", what, err)
+	}
+
+	prog.Phase = "capturing"
+	capCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 24 * time.Hour,
+		HeartbeatTimeout:    10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, MaximumInterval: time.Minute,
+			NonRetryableErrorTypes: []string{"BadSource", "BadInput"},
+		},
+	})
+	var captured activities.CaptureProgress
+	err = workflow.ExecuteActivity(capCtx, a.CaptureFrames, activities.CaptureInput{
+		CaptureID: res.CaptureID, StreamID: in.StreamID, Source: begun.Source, EveryMS: in.EveryMS,
+		ChunkFrames: in.ChunkFrames, MaxFrames: in.MaxFrames, StartedAt: startedAt,
+	}).Get(ctx, &captured)
+	if err != nil {
+		return fail("capture", err)
+	}
+	res.Frames, res.Chunks = captured.Sampled, len(captured.Chunks)
+	prog.FramesCaptured, prog.Chunks = res.Frames, res.Chunks
+
+	prog.Phase = "detecting"
+	detCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           in.DetectTaskQueue,
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, MaximumInterval: time.Minute,
+			NonRetryableErrorTypes: []string{"BadChunk"},
+		},
+	})
+	if err := detectAll(detCtx, in, res.CaptureID, startedAt, captured.Chunks, &prog); err != nil {
+		return fail("detect", err)
+	}
+	res.Detections = prog.Detections
+
+	if !in.SkipRollup {
+		prog.Phase = "rollup"
+		rollCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 30 * time.Minute,
+			RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
+		})
+		if err := workflow.ExecuteActivity(rollCtx, a.RunRollup, activities.RollupInput{}).Get(ctx, nil); err != nil {
+			return fail("rollup", err)
+		}
+	}
+	finish("completed", nil)
+	prog.Phase = "done"
+	return res, nil
+}
+
+// detectAll runs DetectChunk over the chunks with at most
+// in.DetectConcurrency activities in flight.
+func detectAll(ctx workflow.Context, in CaptureInput, captureID string, startedAt time.Time,
+	chunks []activities.ChunkRef, prog *CaptureProgress) error {
+	sel := workflow.NewSelector(ctx)
+	var firstErr error
+	inFlight := 0
+	collect := func(f workflow.Future) {
+		inFlight--
+		var r activities.DetectResult
+		if err := f.Get(ctx, &r); err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			return
+		}
+		prog.ChunksDetected++
+		prog.FramesAnalysed += r.Frames
+		prog.Detections += r.Detections
+	}
+	for _, c := range chunks {
+		for inFlight >= in.DetectConcurrency {
+			sel.Select(ctx)
+		}
+		if firstErr != nil {
+			break
+		}
+		f := workflow.ExecuteActivity(ctx, a.DetectChunk, activities.DetectInput{
+			CaptureID: captureID, StreamID: in.StreamID, Chunk: c, StartedAt: startedAt,
+		})
+		inFlight++
+		sel.AddFuture(f, collect)
+	}
+	for inFlight > 0 {
+		sel.Select(ctx)
+	}
+	return firstErr
+}

@@ -1,0 +1,129 @@
+package workflows
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/sightline-video/sightline/activities"
+)
+
+// newEnv returns a test environment that keeps the SDK's debug chatter out
+// of the test output.
+func newEnv() *testsuite.TestWorkflowEnvironment {
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	return s.NewTestWorkflowEnvironment()
+}
+
+func chunkRefs(n int) []activities.ChunkRef {
+	refs := make([]activities.ChunkRef, n)
+	for i := range refs {
+		refs[i] = activities.ChunkRef{Seq: i, Key: "k", FirstFrame: i * 10, Frames: 10}
+	}
+	return refs
+}
+
+func TestCaptureWorkflowDetectsEveryChunkWithBoundedConcurrency(t *testing.T) {
+	env := newEnv()
+	env.OnActivity(a.BeginCapture, mock.Anything, mock.Anything).Return(activities.BeginCaptureResult{Source: "/v.avi"}, nil)
+	env.OnActivity(a.CaptureFrames, mock.Anything, mock.MatchedBy(func(in activities.CaptureInput) bool {
+		return in.Source == "/v.avi" && in.ChunkFrames == 10 && in.StreamID == "lobby"
+	})).Return(activities.CaptureProgress{Sampled: 70, Chunks: chunkRefs(7), Done: true}, nil)
+
+	var inFlight, maxInFlight atomic.Int32
+	var mu sync.Mutex
+	seen := map[int]int{}
+	env.OnActivity(a.DetectChunk, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.DetectInput) (activities.DetectResult, error) {
+			n := inFlight.Add(1)
+			for {
+				m := maxInFlight.Load()
+				if n <= m || maxInFlight.CompareAndSwap(m, n) {
+					break
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+			inFlight.Add(-1)
+			mu.Lock()
+			seen[in.Chunk.Seq]++
+			mu.Unlock()
+			return activities.DetectResult{Frames: 10, Detections: 3}, nil
+		})
+	env.OnActivity(a.RunRollup, mock.Anything, mock.Anything).Return(activities.RollupResult{}, nil).Once()
+	env.OnActivity(a.FinishCapture, mock.Anything, mock.MatchedBy(func(in activities.FinishCaptureInput) bool {
+		return in.Status == "completed" && in.Frames == 70
+	})).Return(nil).Once()
+
+	env.ExecuteWorkflow(CaptureWorkflow, CaptureInput{StreamID: "lobby", ChunkFrames: 10, DetectConcurrency: 2})
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("workflow did not complete")
+	}
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res CaptureResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Frames != 70 || res.Chunks != 7 || res.Detections != 21 {
+		t.Fatalf("result %+v, want 70 frames, 7 chunks, 21 detections", res)
+	}
+	for seq := 0; seq < 7; seq++ {
+		if seen[seq] != 1 {
+			t.Errorf("chunk %d detected %d times, want once", seq, seen[seq])
+		}
+	}
+	if m := maxInFlight.Load(); m > 2 {
+		t.Errorf("%d detections in flight, want at most 2", m)
+	}
+	var prog CaptureProgress
+	q, err := env.QueryWorkflow(ProgressQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Get(&prog); err != nil {
+		t.Fatal(err)
+	}
+	if prog.Phase != "done" || prog.ChunksDetected != 7 || prog.FramesAnalysed != 70 {
+		t.Fatalf("progress %+v", prog)
+	}
+	env.AssertExpectations(t)
+}
+
+func TestCaptureWorkflowRecordsFailureOfABadSource(t *testing.T) {
+	env := newEnv()
+	env.OnActivity(a.BeginCapture, mock.Anything, mock.Anything).Return(activities.BeginCaptureResult{Source: "/missing.avi"}, nil)
+	env.OnActivity(a.CaptureFrames, mock.Anything, mock.Anything).Return(activities.CaptureProgress{},
+		temporal.NewNonRetryableApplicationError("video: open \"/missing.avi\": no such file", "BadSource", nil)).Once()
+	env.OnActivity(a.FinishCapture, mock.Anything, mock.MatchedBy(func(in activities.FinishCaptureInput) bool {
+		return in.Status == "failed" && in.Error != ""
+	})).Return(nil).Once()
+
+	env.ExecuteWorkflow(CaptureWorkflow, CaptureInput{StreamID: "lobby", Source: "/missing.avi"})
+	err := env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), `"/missing.avi": no such file`) {
+		t.Fatalf("workflow error = %v, want one naming the missing source", err)
+	}
+	env.AssertExpectations(t)
+}
+
+func TestCaptureWorkflowRejectsInvalidInput(t *testing.T) {
+	for _, in := range []CaptureInput{{}, {StreamID: "x", EveryMS: -1}} {
+		env := newEnv()
+		env.ExecuteWorkflow(CaptureWorkflow, in)
+		if err := env.GetWorkflowError(); err == nil {
+			t.Errorf("input %+v accepted", in)
+		}
+	}
+}

@@ -17,11 +17,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sightline-video/sightline/api"
+	dbtlike "github.com/sightline-video/sightline/dbt_like"
 	"github.com/sightline-video/sightline/internal/app"
 	"github.com/sightline-video/sightline/internal/config"
-	"github.com/sightline-video/sightline/worker"
 	schema "github.com/sightline-video/sightline/sql"
-	dbtlike "github.com/sightline-video/sightline/dbt_like"
+	"github.com/sightline-video/sightline/worker"
 )
 
 const usage = `usage: sightline <command> [flags]

@@ -100,10 +100,10 @@ func TestBeginCaptureRegistersOrRequiresTheStream(t *testing.T) {
 
 func TestCaptureFramesWritesChunksAndResumesAtTheSameFrame(t *testing.T) {
 	a := newActs(t)
-	video := testenv.SharedFile(t, "vtest.avi")
-	a.begin(t, "cap", video)
+	src := testenv.SharedFile(t, "vtest.avi")
+	a.begin(t, "cap", src)
 	// every 500 ms of a 10 fps video: frames 0, 5, 10, ...
-	in := CaptureInput{CaptureID: "cap", StreamID: "plaza", Source: video, EveryMS: 500, ChunkFrames: 4, MaxFrames: 10, StartedAt: started}
+	in := CaptureInput{CaptureID: "cap", StreamID: "plaza", Source: src, EveryMS: 500, ChunkFrames: 4, MaxFrames: 10, StartedAt: started}
 	full, err := capture(t, a, in, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -171,9 +171,9 @@ func TestCaptureFramesRejectsABadSourceForGood(t *testing.T) {
 
 func TestDetectChunkIsIdempotentAndRecordsEmptyFrames(t *testing.T) {
 	a := newActs(t)
-	video := testenv.SharedFile(t, "vtest.avi")
-	a.begin(t, "det", video)
-	prog, err := capture(t, a, CaptureInput{CaptureID: "det", StreamID: "plaza", Source: video, ChunkFrames: 6, MaxFrames: 6, StartedAt: started}, nil)
+	src := testenv.SharedFile(t, "vtest.avi")
+	a.begin(t, "det", src)
+	prog, err := capture(t, a, CaptureInput{CaptureID: "det", StreamID: "plaza", Source: src, ChunkFrames: 6, MaxFrames: 6, StartedAt: started}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
 
 	dbtlike "github.com/sightline-video/sightline/dbt_like"
 	"github.com/sightline-video/sightline/internal/detector"
@@ -27,7 +28,9 @@ type Activities struct {
 	Store     *objstore.Store
 	Detectors *detector.Pool
 	Rollup    *dbtlike.Project
-	Log       *slog.Logger
+	// Temporal, when set, lets the capture announce chunks to its workflow.
+	Temporal client.Client
+	Log      *slog.Logger
 }
 
 func (a *Activities) log() *slog.Logger {

@@ -22,6 +22,7 @@ type CaptureInput struct {
 	EveryMS     int       `json:"every_ms"`     // 0: every frame
 	ChunkFrames int       `json:"chunk_frames"` // frames per chunk
 	MaxFrames   int       `json:"max_frames"`   // 0: until the source ends
+	DurationMS  int64     `json:"duration_ms"`  // stop at this much stream time; 0: no limit
 	StartedAt   time.Time `json:"started_at"`
 	JPEGQuality int       `json:"jpeg_quality,omitempty"`
 }
@@ -43,6 +44,10 @@ type CaptureProgress struct {
 	Chunks    []ChunkRef    `json:"chunks"`
 	Done      bool          `json:"done"`
 }
+
+// ChunkReadySignal is sent to the capture's workflow with a ChunkRef after
+// each chunk is stored, so detection can start while capture goes on.
+const ChunkReadySignal = "chunk-ready"
 
 // DefaultJPEGQuality balances chunk size against detection accuracy.
 const DefaultJPEGQuality = 90
@@ -96,7 +101,7 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 			return prog, fmt.Errorf("capture %s: %w", in.CaptureID, err)
 		}
 		idx, pts, ok := r.Read(&img)
-		if !ok {
+		if !ok || (in.DurationMS > 0 && pts >= in.DurationMS) {
 			break
 		}
 		if time.Since(lastBeat) > 2*time.Second {
@@ -153,7 +158,17 @@ func (a *Activities) flushChunk(ctx context.Context, in CaptureInput, prog *Capt
 	if err != nil {
 		return fmt.Errorf("capture %s: record chunk %d: %w", in.CaptureID, seq, err)
 	}
-	prog.Chunks = append(prog.Chunks, ChunkRef{Seq: seq, Key: key, FirstFrame: first.Index, Frames: len(frames)})
+	ref := ChunkRef{Seq: seq, Key: key, FirstFrame: first.Index, Frames: len(frames)}
+	// Announce the chunk before heartbeating past it: if the signal fails,
+	// the retry redoes this chunk and announces it again.
+	if a.Temporal != nil {
+		info := activity.GetInfo(ctx)
+		if err := a.Temporal.SignalWorkflow(ctx, info.WorkflowExecution.ID, info.WorkflowExecution.RunID,
+			ChunkReadySignal, ref); err != nil {
+			return fmt.Errorf("capture %s: announce chunk %d: %w", in.CaptureID, seq, err)
+		}
+	}
+	prog.Chunks = append(prog.Chunks, ref)
 	prog.Sampled += len(frames)
 	prog.NextFrame = nextFrame
 	prog.Sampler = sampler

@@ -95,6 +95,12 @@ func TestWorkerCrashesLoseAndDoubleNothing(t *testing.T) {
 		t.Fatalf("undisturbed run stored %d frames and %d detections", len(wantFrames), len(wantDets))
 	}
 	replay(t, tc, base)
+	// Detection is pipelined: the first chunks were detected while later
+	// ones were still being captured.
+	if n := s.count(`SELECT count(*) FROM chunks WHERE capture_id = $1
+		AND detected_at < (SELECT max(written_at) FROM chunks WHERE capture_id = $1)`, base); n == 0 {
+		t.Error("no chunk was detected before capture finished: detection is not pipelined")
+	}
 
 	crash := testenv.Name("capture-crash")
 	run := s.runCapture(tc, crash, in)

@@ -25,14 +25,15 @@ const (
 // CaptureInput starts a capture. It is the JSON a person pastes into the
 // Temporal UI, for example {"stream_id":"lobby","source":"/videos/lobby.avi"}.
 type CaptureInput struct {
-	StreamID          string `json:"stream_id"`
-	Source            string `json:"source,omitempty"`             // file path; empty: the stream's registered source
-	EveryMS           int    `json:"every_ms,omitempty"`           // sample one frame per this many ms of stream time; 0: every frame
-	ChunkFrames       int    `json:"chunk_frames,omitempty"`       // frames per chunk (default 50)
-	MaxFrames         int    `json:"max_frames,omitempty"`         // stop after this many sampled frames; 0: the whole source
-	DetectConcurrency int    `json:"detect_concurrency,omitempty"` // detection activities in flight (default 4)
-	DetectTaskQueue   string `json:"detect_task_queue,omitempty"`  // default "sightline-detect"
-	SkipRollup        bool   `json:"skip_rollup,omitempty"`        // leave the rollup to a later run
+	StreamID          string  `json:"stream_id"`
+	Source            string  `json:"source,omitempty"`             // file path; empty: the stream's registered source
+	EveryMS           int     `json:"every_ms,omitempty"`           // sample one frame per this many ms of stream time; 0: every frame
+	ChunkFrames       int     `json:"chunk_frames,omitempty"`       // frames per chunk (default 50)
+	MaxFrames         int     `json:"max_frames,omitempty"`         // stop after this many sampled frames; 0: the whole source
+	DurationSeconds   float64 `json:"duration_seconds,omitempty"`   // stop after this much stream time; 0: no limit
+	DetectConcurrency int     `json:"detect_concurrency,omitempty"` // detection activities in flight (default 4)
+	DetectTaskQueue   string  `json:"detect_task_queue,omitempty"`  // default "sightline-detect"
+	SkipRollup        bool    `json:"skip_rollup,omitempty"`        // leave the rollup to a later run
 }
 
 // CaptureResult summarises a finished capture.
@@ -51,14 +52,18 @@ type CaptureProgress struct {
 	ChunksDetected int    `json:"chunks_detected"`
 	FramesAnalysed int    `json:"frames_analysed"`
 	Detections     int    `json:"detections"`
+	// LagMS is the time from a chunk being stored to its detections being
+	// stored, for the last chunk detected; MaxLagMS is the worst so far.
+	LagMS    int64 `json:"lag_ms"`
+	MaxLagMS int64 `json:"max_lag_ms"`
 }
 
 func (in *CaptureInput) withDefaults() error {
 	if in.StreamID == "" {
 		return errors.New("stream_id is required")
 	}
-	if in.EveryMS < 0 || in.ChunkFrames < 0 || in.MaxFrames < 0 || in.DetectConcurrency < 0 {
-		return errors.New("every_ms, chunk_frames, max_frames and detect_concurrency must not be negative")
+	if in.EveryMS < 0 || in.ChunkFrames < 0 || in.MaxFrames < 0 || in.DetectConcurrency < 0 || in.DurationSeconds < 0 {
+		return errors.New("every_ms, chunk_frames, max_frames, duration_seconds and detect_concurrency must not be negative")
 	}
 	if in.ChunkFrames == 0 {
 		in.ChunkFrames = DefaultChunkFrames
@@ -136,18 +141,6 @@ func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (CaptureResult, erro
 			NonRetryableErrorTypes: []string{"BadSource", "BadInput"},
 		},
 	})
-	var captured activities.CaptureProgress
-	err = workflow.ExecuteActivity(capCtx, a.CaptureFrames, activities.CaptureInput{
-		CaptureID: res.CaptureID, StreamID: in.StreamID, Source: begun.Source, EveryMS: in.EveryMS,
-		ChunkFrames: in.ChunkFrames, MaxFrames: in.MaxFrames, StartedAt: startedAt,
-	}).Get(ctx, &captured)
-	if err != nil {
-		return fail("capture", err)
-	}
-	res.Frames, res.Chunks = captured.Sampled, len(captured.Chunks)
-	prog.FramesCaptured, prog.Chunks = res.Frames, res.Chunks
-
-	prog.Phase = "detecting"
 	detCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           in.DetectTaskQueue,
 		StartToCloseTimeout: 30 * time.Minute,
@@ -157,9 +150,48 @@ func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (CaptureResult, erro
 			NonRetryableErrorTypes: []string{"BadChunk"},
 		},
 	})
-	if err := detectAll(detCtx, in, res.CaptureID, startedAt, captured.Chunks, &prog); err != nil {
-		return fail("detect", err)
+	capCtx, cancelCapture := workflow.WithCancel(capCtx)
+	capture := workflow.ExecuteActivity(capCtx, a.CaptureFrames, activities.CaptureInput{
+		CaptureID: res.CaptureID, StreamID: in.StreamID, Source: begun.Source, EveryMS: in.EveryMS,
+		ChunkFrames: in.ChunkFrames, MaxFrames: in.MaxFrames, DurationMS: int64(in.DurationSeconds * 1000),
+		StartedAt: startedAt,
+	})
+	// Detection starts on each chunk as soon as the capture signals it, while
+	// capture goes on; the capture's result lists every chunk again, so a
+	// chunk whose signal was lost is still detected.
+	p := newPipeline(ctx, detCtx, in, res.CaptureID, startedAt, &prog)
+	var captured activities.CaptureProgress
+	var captureErr error
+	captureDone := false
+	p.sel.AddReceive(workflow.GetSignalChannel(ctx, activities.ChunkReadySignal), func(c workflow.ReceiveChannel, _ bool) {
+		var ref activities.ChunkRef
+		c.Receive(ctx, &ref)
+		p.add(ref)
+	})
+	p.sel.AddFuture(capture, func(f workflow.Future) {
+		captureDone = true
+		if captureErr = f.Get(ctx, &captured); captureErr == nil {
+			for _, c := range captured.Chunks {
+				p.add(c)
+			}
+			prog.Phase = "detecting"
+		}
+	})
+	for {
+		p.launch()
+		if captureErr != nil {
+			return fail("capture", captureErr)
+		}
+		if p.err != nil {
+			cancelCapture()
+			return fail("detect", p.err)
+		}
+		if captureDone && p.idle() {
+			break
+		}
+		p.sel.Select(ctx)
 	}
+	res.Frames, res.Chunks = captured.Sampled, len(captured.Chunks)
 	res.Detections = prog.Detections
 
 	if !in.SkipRollup {
@@ -175,43 +207,4 @@ func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (CaptureResult, erro
 	finish("completed", nil)
 	prog.Phase = "done"
 	return res, nil
-}
-
-// detectAll runs DetectChunk over the chunks with at most
-// in.DetectConcurrency activities in flight.
-func detectAll(ctx workflow.Context, in CaptureInput, captureID string, startedAt time.Time,
-	chunks []activities.ChunkRef, prog *CaptureProgress) error {
-	sel := workflow.NewSelector(ctx)
-	var firstErr error
-	inFlight := 0
-	collect := func(f workflow.Future) {
-		inFlight--
-		var r activities.DetectResult
-		if err := f.Get(ctx, &r); err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			return
-		}
-		prog.ChunksDetected++
-		prog.FramesAnalysed += r.Frames
-		prog.Detections += r.Detections
-	}
-	for _, c := range chunks {
-		for inFlight >= in.DetectConcurrency {
-			sel.Select(ctx)
-		}
-		if firstErr != nil {
-			break
-		}
-		f := workflow.ExecuteActivity(ctx, a.DetectChunk, activities.DetectInput{
-			CaptureID: captureID, StreamID: in.StreamID, Chunk: c, StartedAt: startedAt,
-		})
-		inFlight++
-		sel.AddFuture(f, collect)
-	}
-	for inFlight > 0 {
-		sel.Select(ctx)
-	}
-	return firstErr
 }

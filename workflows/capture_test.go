@@ -65,6 +65,12 @@ func TestCaptureWorkflowDetectsEveryChunkWithBoundedConcurrency(t *testing.T) {
 		return in.Status == "completed" && in.Frames == 70
 	})).Return(nil).Once()
 
+	// Chunks announced by signal, some twice, are still detected once each.
+	env.RegisterDelayedCallback(func() {
+		for _, seq := range []int{0, 1, 0, 2} {
+			env.SignalWorkflow(activities.ChunkReadySignal, chunkRefs(7)[seq])
+		}
+	}, 0)
 	env.ExecuteWorkflow(CaptureWorkflow, CaptureInput{StreamID: "lobby", ChunkFrames: 10, DetectConcurrency: 2})
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")

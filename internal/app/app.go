@@ -101,6 +101,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, needs Needs)
 		}
 		a.closers = append(a.closers, c.Close)
 		a.Temporal = c
+		a.Acts.Temporal = c
 	}
 	ok = true
 	return a, nil

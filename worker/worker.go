@@ -35,6 +35,7 @@ type Options struct {
 // RegisterMain registers the workflows and the non-detection activities.
 func RegisterMain(w worker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflow(workflows.CaptureWorkflow)
+	w.RegisterWorkflow(workflows.StreamWorkflow)
 	w.RegisterActivity(acts.BeginCapture)
 	w.RegisterActivity(acts.CaptureFrames)
 	w.RegisterActivity(acts.FinishCapture)

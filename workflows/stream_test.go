@@ -1,0 +1,69 @@
+package workflows
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/workflow"
+)
+
+func TestStreamWorkflowContinuesAsNewAfterItsWindows(t *testing.T) {
+	env := newEnv()
+	var ids []string
+	env.OnWorkflow(CaptureWorkflow, mock.Anything, mock.MatchedBy(func(in CaptureInput) bool {
+		return in.StreamID == "lobby" && in.DurationSeconds == 60 && in.EveryMS == 500
+	})).Return(func(ctx workflow.Context, in CaptureInput) (CaptureResult, error) {
+		ids = append(ids, workflow.GetInfo(ctx).WorkflowExecution.ID)
+		return CaptureResult{Frames: 120, Detections: 10}, nil
+	})
+	env.ExecuteWorkflow(StreamWorkflow, StreamInput{StreamID: "lobby", WindowSeconds: 60, EveryMS: 500, WindowsPerRun: 3, Window: 7})
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("error = %v, want continue-as-new", err)
+	}
+	if len(ids) != 3 || ids[0] != "default-test-workflow-id-w000007" || ids[2] != "default-test-workflow-id-w000009" {
+		t.Fatalf("windows %v", ids)
+	}
+	var next StreamInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next.Window != 10 || next.StreamID != "lobby" || next.Failures != 0 {
+		t.Fatalf("continued with %+v", next)
+	}
+}
+
+func TestStreamWorkflowStopsAtMaxWindowsAndSurvivesAFailedWindow(t *testing.T) {
+	env := newEnv()
+	calls := 0
+	env.OnWorkflow(CaptureWorkflow, mock.Anything, mock.Anything).Return(func(ctx workflow.Context, in CaptureInput) (CaptureResult, error) {
+		calls++
+		if calls == 2 {
+			return CaptureResult{}, errors.New("source unreachable")
+		}
+		return CaptureResult{Frames: 1}, nil
+	})
+	env.ExecuteWorkflow(StreamWorkflow, StreamInput{StreamID: "lobby", WindowSeconds: 30, MaxWindows: 4})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("error = %v, want a clean stop after 4 windows", err)
+	}
+	if calls != 4 {
+		t.Fatalf("%d windows captured, want 4", calls)
+	}
+}
+
+func TestStreamWorkflowGivesUpAfterRepeatedFailures(t *testing.T) {
+	env := newEnv()
+	calls := 0
+	env.OnWorkflow(CaptureWorkflow, mock.Anything, mock.Anything).Return(func(ctx workflow.Context, in CaptureInput) (CaptureResult, error) {
+		calls++
+		return CaptureResult{}, errors.New("source unreachable")
+	})
+	env.ExecuteWorkflow(StreamWorkflow, StreamInput{StreamID: "lobby", WindowSeconds: 30})
+	err := env.GetWorkflowError()
+	if err == nil || calls != MaxConsecutiveFailures {
+		t.Fatalf("error %v after %d windows, want failure after %d", err, calls, MaxConsecutiveFailures)
+	}
+}

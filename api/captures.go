@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -37,15 +35,6 @@ type CaptureStarted struct {
 	StatusURL  string `json:"status_url"`
 }
 
-// newCaptureID is the workflow id, and so the capture id, of a new capture:
-// readable, sortable by time within a stream, and unique thanks to the
-// random suffix.
-func newCaptureID(streamID string, now time.Time) string {
-	b := make([]byte, 2)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	return fmt.Sprintf("capture-%s-%s-%s", streamID, now.UTC().Format("20060102T150405Z"), hex.EncodeToString(b))
-}
-
 func (s *Server) startCapture(c echo.Context) error {
 	ctx := c.Request().Context()
 	st, err := s.loadStream(ctx, c.Param("id"))
@@ -76,7 +65,7 @@ func (s *Server) startCapture(c echo.Context) error {
 		DetectTaskQueue:   s.detectTaskQueue,
 		SkipRollup:        req.SkipRollup,
 	}
-	id := newCaptureID(st.ID, time.Now())
+	id := workflows.NewCaptureID(st.ID, time.Now())
 	tctx, cancel := context.WithTimeout(ctx, s.rpcTimeout)
 	defer cancel()
 	run, err := s.temporal.ExecuteWorkflow(tctx, client.StartWorkflowOptions{

@@ -3,6 +3,8 @@
 package workflows
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -56,6 +58,14 @@ type CaptureProgress struct {
 	// stored, for the last chunk detected; MaxLagMS is the worst so far.
 	LagMS    int64 `json:"lag_ms"`
 	MaxLagMS int64 `json:"max_lag_ms"`
+}
+
+// NewCaptureID returns a fresh workflow (and capture) id for a stream:
+// readable, sortable by start time, and unique thanks to a random suffix.
+func NewCaptureID(streamID string, now time.Time) string {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return fmt.Sprintf("capture-%s-%s-%s", streamID, now.UTC().Format("20060102T150405Z"), hex.EncodeToString(b))
 }
 
 func (in *CaptureInput) withDefaults() error {

@@ -32,6 +32,7 @@ commands:
   api       serve the HTTP API
   migrate   apply database migrations
   rollup    run the rollup models now
+  capture   capture a source now and follow its progress (Ctrl-C: cancel or leave running)
   detect    detect objects in images or videos and print them
   demo      register the sample video, capture it through the API and print its rankings
 
@@ -45,7 +46,13 @@ func main() {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// `capture` answers Ctrl-C itself (cancel or leave running); every other
+	// command stops on it.
+	stopOn := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	if os.Args[1] == "capture" {
+		stopOn = stopOn[1:]
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), stopOn...)
 	defer stop()
 	if err := run(ctx, os.Args[1], os.Args[2:], os.Stdout, log); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -94,6 +101,13 @@ func run(ctx context.Context, cmd string, args []string, stdout io.Writer, log *
 		return runRollup(ctx, cfg, log, args, stdout)
 	case "detect":
 		return runDetect(ctx, args, stdout)
+	case "capture":
+		a, err := app.Open(ctx, cfg, log, app.Needs{Temporal: true})
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return runCapture(ctx, cfg, a.Temporal, args, captureIO{out: stdout, in: os.Stdin, interrupt: interruptChannel()})
 	case "demo":
 		return runDemo(ctx, cfg, args, stdout)
 	case "help", "-h", "--help":

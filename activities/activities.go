@@ -18,6 +18,7 @@ import (
 	dbtlike "github.com/sightline-video/sightline/dbt_like"
 	"github.com/sightline-video/sightline/internal/detector"
 	"github.com/sightline-video/sightline/internal/objstore"
+	"github.com/sightline-video/sightline/internal/source"
 )
 
 // Activities carries the dependencies the activities share. Register a
@@ -28,6 +29,10 @@ type Activities struct {
 	Store     *objstore.Store
 	Detectors *detector.Pool
 	Rollup    *dbtlike.Project
+	// Sources resolves capture sources (default: any source is allowed).
+	Sources source.Resolver
+	// SourceOptions bound how long opening and reading a source may block.
+	SourceOptions source.Options
 	// Temporal, when set, lets the capture announce chunks to its workflow.
 	Temporal client.Client
 	Log      *slog.Logger

@@ -11,6 +11,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline-video/sightline/internal/chunk"
+	"github.com/sightline-video/sightline/internal/source"
 	"github.com/sightline-video/sightline/internal/video"
 )
 
@@ -42,6 +43,7 @@ type CaptureProgress struct {
 	Sampler   video.Sampler `json:"sampler"`
 	Sampled   int           `json:"sampled"` // frames written so far
 	Chunks    []ChunkRef    `json:"chunks"`
+	Gaps      int           `json:"gaps"` // outages of a live source so far
 	Done      bool          `json:"done"`
 }
 
@@ -52,11 +54,22 @@ const ChunkReadySignal = "chunk-ready"
 // DefaultJPEGQuality balances chunk size against detection accuracy.
 const DefaultJPEGQuality = 90
 
+// Reconnect backoff for live sources.
+const (
+	reconnectFirst = 500 * time.Millisecond
+	reconnectMax   = 10 * time.Second
+)
+
 // CaptureFrames reads the source, samples frames, JPEG-encodes them and
 // writes them to the object store in chunks of ChunkFrames. It heartbeats its
 // position after each chunk, and a retried attempt resumes from the last
-// heartbeat at the same frame, rewriting at most one chunk with identical
-// content under the same key.
+// heartbeat: a file at the same frame (rewriting at most one chunk, with
+// identical content under the same key), a live source at the live edge.
+//
+// A live source that drops is reopened with backoff until the capture
+// window (StartedAt + DurationMS) ends; each outage is recorded as a gap.
+// Frame times of live sources are wall-clock times since StartedAt, so they
+// stay true across reconnects; those of files are stream times.
 func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (CaptureProgress, error) {
 	if in.ChunkFrames <= 0 {
 		return CaptureProgress{}, temporal.NewNonRetryableApplicationError(
@@ -67,7 +80,8 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 		quality = DefaultJPEGQuality
 	}
 	prog := CaptureProgress{Sampler: video.Sampler{EveryMS: int64(in.EveryMS)}}
-	if activity.HasHeartbeatDetails(ctx) {
+	resumed := activity.HasHeartbeatDetails(ctx)
+	if resumed {
 		if err := activity.GetHeartbeatDetails(ctx, &prog); err != nil {
 			return prog, fmt.Errorf("capture %s: read heartbeat: %w", in.CaptureID, err)
 		}
@@ -76,37 +90,83 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 	if prog.Done {
 		return prog, nil
 	}
-
-	r, err := video.Open(in.Source)
+	spec, err := source.Parse(in.Source)
 	if err != nil {
-		if errors.Is(err, video.ErrSource) {
-			return prog, temporal.NewNonRetryableApplicationError(err.Error(), "BadSource", err)
-		}
-		return prog, err
+		return prog, badSource(err)
 	}
-	defer r.Close()
-	r.Skip(prog.NextFrame)
+
+	r, err := a.openSource(ctx, spec)
+	if err != nil {
+		// A live source that never opened fails the capture at once with
+		// the reason; after a crash it was open before, so reconnect.
+		if !resumed || !errors.Is(err, source.ErrUnavailable) && !errors.Is(err, source.ErrTimeout) {
+			return prog, badSource(err)
+		}
+	} else if !r.Live() {
+		r.Skip(prog.NextFrame)
+	}
+	defer func() {
+		if r != nil {
+			r.Close()
+		}
+	}()
+	live := r == nil || r.Live()
+	deadline := time.Time{}
+	if in.DurationMS > 0 {
+		deadline = in.StartedAt.Add(time.Duration(in.DurationMS) * time.Millisecond)
+	}
 
 	// The working sampler runs ahead of prog.Sampler, which only moves when a
 	// chunk is stored, so that a resume samples the same frames again.
 	sampler := prog.Sampler
+	next := prog.NextFrame
 	img := gocv.NewMat()
 	defer img.Close()
 	var pending []chunk.Frame
 	params := []int{gocv.IMWriteJpegQuality, quality}
 	// Heartbeat between chunks too, so a slow source does not look dead.
 	lastBeat := time.Now()
+	beat := func() {
+		if time.Since(lastBeat) > time.Second {
+			activity.RecordHeartbeat(ctx, prog)
+			lastBeat = time.Now()
+		}
+	}
 	for in.MaxFrames <= 0 || prog.Sampled+len(pending) < in.MaxFrames {
 		if err := ctx.Err(); err != nil {
 			return prog, fmt.Errorf("capture %s: %w", in.CaptureID, err)
 		}
-		idx, pts, ok := r.Read(&img)
-		if !ok || (in.DurationMS > 0 && pts >= in.DurationMS) {
+		if live && !deadline.IsZero() && !time.Now().Before(deadline) {
 			break
 		}
-		if time.Since(lastBeat) > 2*time.Second {
-			activity.RecordHeartbeat(ctx, prog)
-			lastBeat = time.Now()
+		ok := false
+		var pts int64
+		if r != nil {
+			_, pts, ok = r.Read(&img)
+		}
+		if !ok {
+			if !live {
+				break
+			}
+			if r != nil {
+				r.Close()
+			}
+			if r, err = a.reconnect(ctx, in, spec, deadline, &prog, beat); err != nil {
+				return prog, err
+			}
+			if r == nil {
+				break // the window ended during the outage
+			}
+			continue
+		}
+		idx := next
+		next++
+		if live {
+			pts = time.Since(in.StartedAt).Milliseconds()
+		}
+		beat()
+		if !live && in.DurationMS > 0 && pts >= in.DurationMS {
+			break
 		}
 		if !sampler.Keep(pts) {
 			continue
@@ -118,7 +178,7 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 		pending = append(pending, chunk.Frame{Index: idx, PTSms: pts, JPEG: append([]byte(nil), buf.GetBytes()...)})
 		buf.Close()
 		if len(pending) == in.ChunkFrames {
-			if err := a.flushChunk(ctx, in, &prog, pending, idx+1, sampler); err != nil {
+			if err := a.flushChunk(ctx, in, &prog, pending, next, sampler); err != nil {
 				return prog, err
 			}
 			pending = pending[:0]
@@ -126,14 +186,88 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 		}
 	}
 	if len(pending) > 0 {
-		if err := a.flushChunk(ctx, in, &prog, pending, pending[len(pending)-1].Index+1, sampler); err != nil {
+		if err := a.flushChunk(ctx, in, &prog, pending, next, sampler); err != nil {
 			return prog, err
 		}
 	}
 	prog.Done = true
 	activity.RecordHeartbeat(ctx, prog)
-	a.log().Info("capture finished", "capture", in.CaptureID, "frames", prog.Sampled, "chunks", len(prog.Chunks))
+	a.log().Info("capture finished", "capture", in.CaptureID, "frames", prog.Sampled, "chunks", len(prog.Chunks), "gaps", prog.Gaps)
 	return prog, nil
+}
+
+func badSource(err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), "BadSource", err)
+}
+
+// openSource resolves the spec (again: YouTube manifests expire) and opens it.
+func (a *Activities) openSource(ctx context.Context, spec source.Spec) (*source.Reader, error) {
+	resolver := a.Sources
+	if resolver == nil {
+		resolver = &source.DefaultResolver{Policy: source.Unrestricted}
+	}
+	res, err := resolver.Resolve(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return source.Open(ctx, res, a.SourceOptions)
+}
+
+// reconnect reopens a live source with backoff until it answers or the
+// window ends (nil reader), recording the outage as a gap.
+func (a *Activities) reconnect(ctx context.Context, in CaptureInput, spec source.Spec, deadline time.Time,
+	prog *CaptureProgress, beat func()) (*source.Reader, error) {
+	gap := prog.Gaps
+	began := time.Now()
+	reason := "stream ended or stalled"
+	a.log().Warn("live source dropped, reconnecting", "capture", in.CaptureID, "source", spec.String())
+	record := func(ended *time.Time) error {
+		_, err := a.DB.Exec(ctx, `INSERT INTO capture_gaps (capture_id, gap_index, started_at, ended_at, reason)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (capture_id, gap_index) DO UPDATE
+			SET ended_at = EXCLUDED.ended_at, reason = EXCLUDED.reason`, in.CaptureID, gap, began, ended, reason)
+		if err != nil {
+			return fmt.Errorf("capture %s: record gap %d: %w", in.CaptureID, gap, err)
+		}
+		return nil
+	}
+	if err := record(nil); err != nil {
+		return nil, err
+	}
+	wait := reconnectFirst
+	for {
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			prog.Gaps = gap + 1
+			return nil, nil
+		}
+		r, err := a.openSource(ctx, spec)
+		if err == nil {
+			now := time.Now()
+			if err := record(&now); err != nil {
+				r.Close()
+				return nil, err
+			}
+			prog.Gaps = gap + 1
+			a.log().Info("live source back", "capture", in.CaptureID, "gap", now.Sub(began).Round(time.Millisecond))
+			return r, nil
+		}
+		if errors.Is(err, source.ErrInvalid) || errors.Is(err, source.ErrNotAllowed) {
+			return nil, badSource(err)
+		}
+		reason = err.Error()
+		until := time.Now().Add(wait)
+		if !deadline.IsZero() && deadline.Before(until) {
+			until = deadline
+		}
+		for time.Now().Before(until) {
+			beat()
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("capture %s: %w", in.CaptureID, ctx.Err())
+			case <-time.After(min(time.Until(until), 250*time.Millisecond)):
+			}
+		}
+		wait = min(2*wait, reconnectMax)
+	}
 }
 
 // flushChunk writes one chunk object and its row, then heartbeats the

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/sightline-video/sightline/internal/config"
+	"github.com/sightline-video/sightline/internal/source"
 )
 
 // OpenAPI is the OpenAPI 3.0 description of the API, served at
@@ -33,7 +34,11 @@ type Deps struct {
 	Temporal        client.Client
 	TaskQueue       string // capture workflows are started here; default config.DefaultTaskQueue
 	DetectTaskQueue string // passed to CaptureWorkflow; default config.DefaultDetectTaskQueue
-	Log             *slog.Logger
+	// SourcePolicy limits the sources streams may name. The zero value is
+	// the strict one (public addresses only, no files); a local deployment
+	// passes source.Unrestricted.
+	SourcePolicy source.Policy
+	Log          *slog.Logger
 }
 
 // Server is the HTTP API. Build it with New.
@@ -41,6 +46,7 @@ type Server struct {
 	db              *pgxpool.Pool
 	temporal        client.Client
 	taskQueue       string
+	sourcePolicy    source.Policy
 	detectTaskQueue string
 	log             *slog.Logger
 	echo            *echo.Echo
@@ -60,6 +66,7 @@ func New(deps Deps) *Server {
 		temporal:        deps.Temporal,
 		taskQueue:       deps.TaskQueue,
 		detectTaskQueue: deps.DetectTaskQueue,
+		sourcePolicy:    deps.SourcePolicy,
 		log:             deps.Log,
 		probeTimeout:    3 * time.Second,
 		rpcTimeout:      10 * time.Second,

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
+	"github.com/sightline-video/sightline/internal/source"
 	"github.com/sightline-video/sightline/internal/testenv"
 )
 
@@ -33,7 +34,7 @@ func newEnv(t *testing.T) *env {
 	pool, _ := testenv.DB(t)
 	tc := testenv.Temporal(t)
 	q := testenv.Name("q")
-	s := New(Deps{DB: pool, Temporal: tc, TaskQueue: q, DetectTaskQueue: q + "-detect", Log: testLogger(t)})
+	s := New(Deps{DB: pool, Temporal: tc, TaskQueue: q, DetectTaskQueue: q + "-detect", SourcePolicy: source.Unrestricted, Log: testLogger(t)})
 	s.probeTimeout = 500 * time.Millisecond
 	return &env{t: t, s: s, db: pool, temporal: tc, taskQueue: q}
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
+
+	"github.com/sightline-video/sightline/internal/source"
 )
 
 // streamIDPattern matches the CHECK constraint on streams.id.
@@ -157,6 +159,9 @@ func (s *Server) putStream(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
+	if err := s.checkSource(ctx, req.Source); err != nil {
+		return err
+	}
 	// xmax is 0 only on a row this statement inserted, which tells create from update.
 	var inserted bool
 	err := s.db.QueryRow(ctx, `
@@ -177,4 +182,21 @@ RETURNING xmax = 0`, req.ID, req.Name, req.Source, string(req.Metadata)).Scan(&i
 		c.Response().Header().Set(echo.HeaderLocation, "/api/v1/streams/"+st.ID)
 	}
 	return c.JSON(status, st)
+}
+
+// checkSource rejects sources that cannot be read or that the deployment's
+// source policy forbids (for example loopback and private addresses when the
+// API is exposed), so a bad stream fails at registration, not mid-capture.
+func (s *Server) checkSource(ctx context.Context, raw string) error {
+	spec, err := source.Parse(raw)
+	if err != nil {
+		return badRequest("invalid source: %v", err)
+	}
+	if err := s.sourcePolicy.Check(ctx, spec, nil); err != nil {
+		if errors.Is(err, source.ErrNotAllowed) {
+			return echo.NewHTTPError(http.StatusForbidden, err.Error())
+		}
+		return badRequest("source %s: %v", spec, err)
+	}
+	return nil
 }

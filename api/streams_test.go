@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sightline-video/sightline/internal/source"
 )
 
 func TestStreamsCreateUpdateGetList(t *testing.T) {
@@ -105,4 +107,21 @@ func TestStreamNotFound(t *testing.T) {
 	e := newEnv(t)
 	e.wantError(http.MethodGet, "/api/v1/streams/nope", "", http.StatusNotFound, `stream "nope" not found`)
 	e.wantError(http.MethodGet, "/api/v1/streams/NOT-VALID", "", http.StatusNotFound, "not found")
+}
+
+func TestStreamSourcePolicy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	// Sources that can never be read are refused whatever the policy.
+	e.wantError(http.MethodPost, "/api/v1/streams", `{"id":"ftp","source":"ftp://example.com/v.mp4"}`,
+		http.StatusBadRequest, "invalid source")
+	e.wantError(http.MethodPost, "/api/v1/streams", `{"id":"yt","source":"https://www.youtube.com/watch"}`,
+		http.StatusBadRequest, "invalid source")
+
+	// An exposed API refuses local files and private or loopback hosts.
+	e.s.sourcePolicy = source.Policy{}
+	for _, src := range []string{"/etc/passwd", "rtsp://127.0.0.1:554/cam", "http://10.1.2.3/live.m3u8", "rtmp://[::1]/live/x"} {
+		e.wantError(http.MethodPost, "/api/v1/streams", `{"id":"blocked","source":"`+src+`"}`,
+			http.StatusForbidden, "not allowed")
+	}
 }

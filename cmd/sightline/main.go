@@ -137,7 +137,7 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, serveWor
 	}
 	if serveAPI {
 		srv := api.New(api.Deps{DB: a.Acts.DB, Temporal: a.Temporal, TaskQueue: cfg.TaskQueue,
-			DetectTaskQueue: cfg.DetectTaskQueue, Log: log})
+			DetectTaskQueue: cfg.DetectTaskQueue, SourcePolicy: cfg.SourcePolicy(), Log: log})
 		g.Go(func() error { return srv.Start(ctx, cfg.APIAddress) })
 	}
 	return g.Wait()

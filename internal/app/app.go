@@ -17,6 +17,7 @@ import (
 	"github.com/sightline-video/sightline/internal/db"
 	"github.com/sightline-video/sightline/internal/detector"
 	"github.com/sightline-video/sightline/internal/objstore"
+	"github.com/sightline-video/sightline/internal/source"
 	schema "github.com/sightline-video/sightline/sql"
 )
 
@@ -70,7 +71,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, needs Needs)
 	if err != nil {
 		return nil, fmt.Errorf("load rollup models: %w", err)
 	}
-	a.Acts = &activities.Activities{DB: pool, Rollup: project, Log: log}
+	a.Acts = &activities.Activities{DB: pool, Rollup: project, Log: log,
+		Sources: &source.DefaultResolver{Policy: cfg.SourcePolicy()}}
 	if needs.Store {
 		s, err := objstore.New(ctx, cfg.MinIOEndpoint, cfg.MinIOAccessKey, cfg.MinIOSecretKey, cfg.MinIOBucket)
 		if err != nil {

@@ -5,6 +5,8 @@ package config
 import (
 	"os"
 	"strconv"
+
+	"github.com/sightline-video/sightline/internal/source"
 )
 
 // Config is everything a Sightline process needs to reach its services.
@@ -21,6 +23,11 @@ type Config struct {
 	DetectTaskQueue   string // SIGHTLINE_DETECT_TASK_QUEUE: detection activities
 	ModelPath         string // SIGHTLINE_MODEL: empty means the embedded default model
 	DetectWorkers     int    // SIGHTLINE_DETECT_WORKERS: concurrent detection activities per worker
+	// Source policy. Both default to true for a local deployment; set both
+	// to false when the API is exposed to people who should not make the
+	// workers read local files or reach private hosts.
+	AllowFileSources    bool // SIGHTLINE_ALLOW_FILE_SOURCES: local files and webcams
+	AllowPrivateSources bool // SIGHTLINE_ALLOW_PRIVATE_SOURCES: loopback, private and link-local hosts
 }
 
 // Defaults used by the local stack (scripts/services.sh).
@@ -32,23 +39,37 @@ const (
 // FromEnv returns the configuration from environment variables.
 func FromEnv() Config {
 	return Config{
-		PostgresDSN:       env("SIGHTLINE_PG_DSN", "postgres://postgres@127.0.0.1:55432/sightline?sslmode=disable"),
-		TemporalAddress:   env("SIGHTLINE_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
-		TemporalNamespace: env("SIGHTLINE_TEMPORAL_NAMESPACE", "default"),
-		MinIOEndpoint:     env("SIGHTLINE_MINIO_ENDPOINT", "127.0.0.1:9000"),
-		MinIOAccessKey:    env("SIGHTLINE_MINIO_ACCESS_KEY", "sightline"),
-		MinIOSecretKey:    env("SIGHTLINE_MINIO_SECRET_KEY", "sightline-secret"),
-		MinIOBucket:       env("SIGHTLINE_MINIO_BUCKET", "sightline"),
-		APIAddress:        env("SIGHTLINE_API_ADDR", "127.0.0.1:8080"),
-		TaskQueue:         env("SIGHTLINE_TASK_QUEUE", DefaultTaskQueue),
-		DetectTaskQueue:   env("SIGHTLINE_DETECT_TASK_QUEUE", DefaultDetectTaskQueue),
-		ModelPath:         os.Getenv("SIGHTLINE_MODEL"),
-		DetectWorkers:     envInt("SIGHTLINE_DETECT_WORKERS", 0),
+		PostgresDSN:         env("SIGHTLINE_PG_DSN", "postgres://postgres@127.0.0.1:55432/sightline?sslmode=disable"),
+		TemporalAddress:     env("SIGHTLINE_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+		TemporalNamespace:   env("SIGHTLINE_TEMPORAL_NAMESPACE", "default"),
+		MinIOEndpoint:       env("SIGHTLINE_MINIO_ENDPOINT", "127.0.0.1:9000"),
+		MinIOAccessKey:      env("SIGHTLINE_MINIO_ACCESS_KEY", "sightline"),
+		MinIOSecretKey:      env("SIGHTLINE_MINIO_SECRET_KEY", "sightline-secret"),
+		MinIOBucket:         env("SIGHTLINE_MINIO_BUCKET", "sightline"),
+		APIAddress:          env("SIGHTLINE_API_ADDR", "127.0.0.1:8080"),
+		TaskQueue:           env("SIGHTLINE_TASK_QUEUE", DefaultTaskQueue),
+		DetectTaskQueue:     env("SIGHTLINE_DETECT_TASK_QUEUE", DefaultDetectTaskQueue),
+		ModelPath:           os.Getenv("SIGHTLINE_MODEL"),
+		DetectWorkers:       envInt("SIGHTLINE_DETECT_WORKERS", 0),
+		AllowFileSources:    envBool("SIGHTLINE_ALLOW_FILE_SOURCES", true),
+		AllowPrivateSources: envBool("SIGHTLINE_ALLOW_PRIVATE_SOURCES", true),
 	}
+}
+
+// SourcePolicy is the source policy the settings describe.
+func (c Config) SourcePolicy() source.Policy {
+	return source.Policy{AllowFiles: c.AllowFileSources, AllowPrivate: c.AllowPrivateSources}
 }
 
 func env(key, def string) string {
 	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func envBool(key string, def bool) bool {
+	if v, err := strconv.ParseBool(os.Getenv(key)); err == nil {
 		return v
 	}
 	return def

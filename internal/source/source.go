@@ -12,7 +12,6 @@ package source
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -47,8 +46,8 @@ var (
 // inputs.
 type Spec struct {
 	// Raw is the string the user gave, trimmed.
-	Raw string `json:"raw"`
-	Kind Kind  `json:"kind"`
+	Raw  string `json:"raw"`
+	Kind Kind   `json:"kind"`
 	// Location is what the kind needs: a cleaned file or device path, a URL
 	// (without any hls+ prefix), or for YouTube the canonical watch URL.
 	Location string `json:"location"`
@@ -250,5 +249,3 @@ func hostOf(loc string) string {
 	}
 	return strings.TrimSuffix(u.Hostname(), ".")
 }
-
-var _ = net.IPv4len // net is used by policy.go; keeps imports grouped per file

@@ -197,7 +197,8 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 }
 
 func badSource(err error) error {
-	return temporal.NewNonRetryableApplicationError(err.Error(), "BadSource", err)
+	// No cause: the message already says it all, once.
+	return temporal.NewNonRetryableApplicationError(err.Error(), "BadSource", nil)
 }
 
 // openSource resolves the spec (again: YouTube manifests expire) and opens it.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
@@ -37,6 +38,11 @@ type Needs struct {
 	Detectors bool
 	Migrate   bool // bring the schema up to date first
 }
+
+// SourceOptions bound opening and reading sources: short enough that a dead
+// source fails a capture within five seconds, long enough for a real camera
+// across a WAN to answer.
+var SourceOptions = source.Options{OpenTimeout: 2500 * time.Millisecond, ReadTimeout: 5 * time.Second}
 
 // DetectWorkers is how many detectors run in parallel when the config does
 // not say: one per core, each on one OpenCV thread, which keeps both cores of
@@ -72,7 +78,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, needs Needs)
 		return nil, fmt.Errorf("load rollup models: %w", err)
 	}
 	a.Acts = &activities.Activities{DB: pool, Rollup: project, Log: log,
-		Sources: &source.DefaultResolver{Policy: cfg.SourcePolicy()}}
+		Sources: &source.DefaultResolver{Policy: cfg.SourcePolicy()}, SourceOptions: SourceOptions}
 	if needs.Store {
 		s, err := objstore.New(ctx, cfg.MinIOEndpoint, cfg.MinIOAccessKey, cfg.MinIOSecretKey, cfg.MinIOBucket)
 		if err != nil {

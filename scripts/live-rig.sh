@@ -135,7 +135,7 @@ start() {
   write_conf
   nginx -t -q -p "$live/" -e "$live/logs/nginx-error.log" -c "$conf" >>"$live/logs/nginx-start.log" 2>&1 ||
     { tail -n 20 "$live/logs/nginx-start.log" >&2; die "nginx rejected $conf"; }
-  nginx -p "$live/" -e "$live/logs/nginx-error.log" -c "$conf" </dev/null >>"$live/logs/nginx-start.log" 2>&1 ||
+  nginx -p "$live/" -e "$live/logs/nginx-error.log" -c "$conf" </dev/null >>"$live/logs/nginx-start.log" 2>&1 9>&- ||
     { tail -n 20 "$live/logs/nginx-start.log" "$live/logs/nginx-error.log" >&2; die "nginx failed to start"; }
   for _ in $(seq 100); do
     if port_open "$rtmp_port" && port_open "$hls_port"; then
@@ -156,7 +156,7 @@ check_name() {
 
 publish() {
   local name=${1:-} file=${2:-}
-  [ -n "$name" ] && [ -n "$file" ] || die "usage: $0 publish NAME FILE"
+  if [ -z "$name" ] || [ -z "$file" ]; then die "usage: $0 publish NAME FILE"; fi
   check_name "$name"
   [ -r "$file" ] || die "cannot read $file"
   alive "$nginx_pid" nginx || die "nginx is not running (run: $0 start)"
@@ -169,11 +169,12 @@ publish() {
   mkdir -p "$live/run" "$live/logs"
   rm -f "$live/hls/$name.m3u8"
   # setsid and closed stdio: the publisher outlives this script and must not
-  # hold the caller's pipes open (a Go test waiting on them would hang).
+  # hold the caller's pipes (a Go test waiting on them would hang) or the
+  # rig lock (fd 9) open.
   setsid ffmpeg -nostdin -hide_banner -loglevel warning -re -stream_loop -1 -i "$file" \
     -c:v libx264 -preset veryfast -tune zerolatency -g 10 -an \
     -f flv "rtmp://127.0.0.1:$rtmp_port/live/$name" \
-    </dev/null >"$live/logs/publish-$name.log" 2>&1 &
+    </dev/null >"$live/logs/publish-$name.log" 2>&1 9>&- &
   echo $! >"$pidf"
   # Ready once nginx has cut the first HLS fragment: that proves ingest works.
   for _ in $(seq 150); do
@@ -218,7 +219,7 @@ stop() {
     pid=$(cat "$nginx_pid")
     nginx -p "$live/" -e "$live/logs/nginx-error.log" -c "$conf" -s quit 2>/dev/null || kill "$pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+    if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
     log "nginx stopped"
   fi
   rm -f "$nginx_pid"
@@ -240,6 +241,19 @@ status() {
   done
   return $rc
 }
+
+# One rig command at a time: test packages run in parallel and may all call
+# start; the lock makes the second one find nginx running instead of racing
+# it for the ports (and keeps two apt-get runs apart).
+lock() {
+  mkdir -p "$live"
+  exec 9>"$live/rig.lock"
+  flock -w 600 9 || die "another live-rig.sh command held $live/rig.lock for 10 minutes"
+}
+
+case ${1:-} in
+  start | stop | publish | unpublish) lock ;;
+esac
 
 case ${1:-} in
   start) start ;;

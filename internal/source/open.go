@@ -156,14 +156,17 @@ type openResult struct {
 //
 // OpenCV cannot be cancelled, so Open runs it in a goroutine and returns an
 // ErrTimeout error after OpenTimeout (plus a second of slack) or when ctx
-// ends. That goroutine then lives on until OpenCV gives up (FFmpeg's own
-// timeouts, set from the same options, bound it) and closes whatever it
-// opened.
+// ends. That goroutine then lives on until OpenCV gives up (bounded by the
+// FFmpeg timeouts derived from opts, at worst by OpenCV's own 30 s open
+// limit) and closes whatever it opened.
 func Open(ctx context.Context, res Resolved, opts Options) (*Reader, error) {
 	o := opts.withDefaults()
 	name := res.String()
-	if res.Target == "" {
-		return nil, fmt.Errorf("open %s: nothing to open (resolve the spec first): %w", name, ErrInvalid)
+	if name == "" {
+		name = Redact(res.Target)
+	}
+	if res.Target == "" || res.Kind == YouTube {
+		return nil, fmt.Errorf("open %s: nothing OpenCV can open (resolve the spec first): %w", name, ErrInvalid)
 	}
 	var env string
 	if res.Kind != File && res.Kind != Webcam {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/sightline-video/sightline/internal/app"
 	"github.com/sightline-video/sightline/internal/detector"
 	"github.com/sightline-video/sightline/internal/source"
+	"github.com/sightline-video/sightline/internal/source/sourcetest"
 	"github.com/sightline-video/sightline/internal/testenv"
 	"github.com/sightline-video/sightline/worker"
 	"github.com/sightline-video/sightline/workflows"
@@ -216,5 +218,31 @@ func TestDeadSourceFailsFast(t *testing.T) {
 		if status != "failed" {
 			t.Fatalf("capture row status %q, want failed", status)
 		}
+	}
+}
+
+// TestYouTubeLiveCapture resolves a YouTube live URL through a fake YouTube
+// (its player answer points at the local HLS stream) and captures it end to
+// end: resolution, HLS reading, detection and storage.
+func TestYouTubeLiveCapture(t *testing.T) {
+	_, hlsURL := publish(t, liveName())
+	const videoID = "LocalLive01"
+	yt := &sourcetest.YouTube{Players: map[string]any{videoID: sourcetest.LivePlayer(videoID, hlsURL)}}
+	s := newLiveStack(t, &source.DefaultResolver{Policy: source.Unrestricted, HTTPClient: &http.Client{Transport: yt}})
+	id := testenv.Name("capture-yt")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var res workflows.CaptureResult
+	err := s.start(id, workflows.CaptureInput{StreamID: "yt-cam", Source: "https://www.youtube.com/watch?v=" + videoID,
+		DurationSeconds: 8, EveryMS: 250, ChunkFrames: 8}).Get(ctx, &res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if yt.Count("POST www.youtube.com/youtubei/v1/player") == 0 {
+		t.Fatalf("YouTube was never asked: %v", yt.Requests())
+	}
+	persons := s.count(`SELECT count(*) FROM detections WHERE capture_id = $1 AND class_name = 'person'`, id)
+	if res.Frames < 5 || persons < 3*res.Frames {
+		t.Fatalf("YouTube capture %+v found %d persons", res, persons)
 	}
 }

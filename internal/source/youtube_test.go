@@ -2,86 +2,17 @@ package source
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/kkdai/youtube/v2"
+
+	"github.com/sightline-video/sightline/internal/source/sourcetest"
 )
-
-// fakeYouTube answers the requests kkdai/youtube v2.10.4 makes:
-//
-//	GET  https://www.youtube.com                  visitor id (ytcfg.set)
-//	POST https://www.youtube.com/youtubei/v1/player  player response JSON
-//	GET  https://youtube.com/embed/ID?hl=en       page naming the player base.js
-//	GET  https://youtube.com/s/player/.../base.js player code (only scanned
-//	     for the "n" decoder when a stream URL has a "v" parameter)
-type fakeYouTube struct {
-	mu       sync.Mutex
-	players  map[string]any // video id → player response
-	requests []string
-}
-
-func (f *fakeYouTube) RoundTrip(req *http.Request) (*http.Response, error) {
-	f.mu.Lock()
-	f.requests = append(f.requests, req.Method+" "+req.URL.Host+req.URL.Path)
-	f.mu.Unlock()
-	if err := req.Context().Err(); err != nil {
-		return nil, err
-	}
-	const basejs = "/s/player/0123abcd/player_ias.vflset/en_US/base.js"
-	switch {
-	case req.Method == http.MethodGet && req.URL.Host == "www.youtube.com" && (req.URL.Path == "" || req.URL.Path == "/"):
-		return respond(200, "<html><script>\nytcfg.set({\"INNERTUBE_CONTEXT\":{\"client\":{\"visitorData\":\"CgtGYWtlVmlzaXRvcg%3D%3D\"}}});</script></html>"), nil
-	case req.Method == http.MethodPost && req.URL.Path == "/youtubei/v1/player":
-		var body struct {
-			VideoID string `json:"videoId"`
-		}
-		if err := json.NewDecoder(req.Body).Decode(&body); err != nil {
-			return respond(400, err.Error()), nil
-		}
-		f.mu.Lock()
-		pr, ok := f.players[body.VideoID]
-		f.mu.Unlock()
-		if !ok {
-			return respond(404, "unknown video"), nil
-		}
-		b, _ := json.Marshal(pr)
-		return respond(200, string(b)), nil
-	case req.Method == http.MethodGet && strings.HasPrefix(req.URL.Path, "/embed/"):
-		return respond(200, `<html><script src="`+basejs+`"></script></html>`), nil
-	case req.Method == http.MethodGet && req.URL.Path == basejs:
-		return respond(200, "var player={};"), nil
-	}
-	return respond(404, "not faked: "+req.Method+" "+req.URL.String()), nil
-}
-
-func respond(code int, body string) *http.Response {
-	return &http.Response{
-		StatusCode: code,
-		Status:     fmt.Sprintf("%d %s", code, http.StatusText(code)),
-		Header:     http.Header{"Content-Type": {"application/json"}},
-		Body:       io.NopCloser(strings.NewReader(body)),
-	}
-}
-
-func (f *fakeYouTube) count(prefix string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for _, r := range f.requests {
-		if strings.HasPrefix(r, prefix) {
-			n++
-		}
-	}
-	return n
-}
 
 const (
 	liveID     = "LiveStream1"
@@ -106,8 +37,8 @@ func stream(itag int, mime string, w, h int, audio bool, bitrate int) map[string
 	return f
 }
 
-func newFakeYouTube() *fakeYouTube {
-	return &fakeYouTube{players: map[string]any{
+func newFakeYouTube() *sourcetest.YouTube {
+	return &sourcetest.YouTube{Players: map[string]any{
 		liveID: map[string]any{
 			"playabilityStatus": map[string]any{"status": "OK", "playableInEmbed": true},
 			"streamingData": map[string]any{
@@ -157,14 +88,14 @@ func TestResolveYouTubeLive(t *testing.T) {
 	if res.Kind != HLS || !res.Live || res.Target != manifest || res.Spec.VideoID != liveID {
 		t.Fatalf("live video resolved to %+v, want live HLS %s", res, manifest)
 	}
-	if fake.count("POST www.youtube.com/youtubei/v1/player") != 1 {
-		t.Fatalf("requests %v, want one player request", fake.requests)
+	if fake.Count("POST www.youtube.com/youtubei/v1/player") != 1 {
+		t.Fatalf("requests %v, want one player request", fake.Requests())
 	}
 	// Manifests expire: every Resolve asks again.
 	if _, err := r.Resolve(context.Background(), spec); err != nil {
 		t.Fatal(err)
 	}
-	if n := fake.count("POST www.youtube.com/youtubei/v1/player"); n != 2 {
+	if n := fake.Count("POST www.youtube.com/youtubei/v1/player"); n != 2 {
 		t.Fatalf("second Resolve made %d player requests in all, want 2 (no caching)", n)
 	}
 }
@@ -187,8 +118,8 @@ func TestResolveYouTubeRecorded(t *testing.T) {
 	if u.Host != "rr4---sn-fake.googlevideo.com" || u.Path != "/videoplayback" || u.Query().Get("itag") != "22" || u.Query().Get("sig") == "" {
 		t.Fatalf("stream URL %s, want the itag 22 progressive format with its signature", res.Target)
 	}
-	if fake.count("GET youtube.com/embed/") != 1 {
-		t.Fatalf("requests %v: the stream URL should pass through the player (unthrottle) step", fake.requests)
+	if fake.Count("GET youtube.com/embed/") != 1 {
+		t.Fatalf("requests %v: the stream URL should pass through the player (unthrottle) step", fake.Requests())
 	}
 	if strings.Contains(res.String(), "sig=") {
 		t.Fatalf("Resolved.String() leaks the stream URL: %s", res)

@@ -52,8 +52,9 @@ test: services ## unit and integration tests against real PostgreSQL, Temporal a
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) test -race -count=1 -timeout 40m ./...
 
-bench: services ## benchmarks
+bench: services ## benchmarks: detector speed, end-to-end lag on a live RTMP stream
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./internal/detector/
+	$(GO) test -run '^$$' -bench RTMPLag -benchtime 2x ./e2e/
 
 lint:
 	$(GO) vet ./...

@@ -28,14 +28,14 @@ import (
 // liveStack runs an in-process worker (so tests can give it a resolver) on
 // fresh queues, database and bucket.
 type liveStack struct {
-	t      *testing.T
+	t      testing.TB
 	db     *pgxpool.Pool
 	tc     client.Client
 	queue  string
 	detect string
 }
 
-func newLiveStack(t *testing.T, resolver source.Resolver) *liveStack {
+func newLiveStack(t testing.TB, resolver source.Resolver) *liveStack {
 	t.Helper()
 	pool, _ := testenv.DB(t)
 	tc := testenv.Temporal(t)
@@ -86,7 +86,7 @@ func (s *liveStack) count(query string, args ...any) int {
 }
 
 // rig runs scripts/live-rig.sh: nginx-rtmp on loopback and ffmpeg publishers.
-func rig(t *testing.T, args ...string) {
+func rig(t testing.TB, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -98,7 +98,7 @@ func rig(t *testing.T, args ...string) {
 
 // publish loops vtest.avi into the rig as stream name and returns its RTMP
 // and HLS URLs once the HLS playlist is being served.
-func publish(t *testing.T, name string) (rtmpURL, hlsURL string) {
+func publish(t testing.TB, name string) (rtmpURL, hlsURL string) {
 	t.Helper()
 	rig(t, "start")
 	rig(t, "publish", name, testenv.SharedFile(t, "vtest.avi"))

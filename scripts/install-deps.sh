@@ -27,6 +27,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# nginx with the RTMP module and ffmpeg serve the live-stream tests.
+"$root/scripts/live-rig.sh" install
+
 command -v go >/dev/null || { log "Go is required (https://go.dev/dl/), 1.26 or newer"; exit 1; }
 mkdir -p "$bin"
 pids=()

@@ -256,6 +256,7 @@ case ${1:-} in
 esac
 
 case ${1:-} in
+  install) install_deps ;;
   start) start ;;
   stop) stop ;;
   status) status ;;

@@ -99,6 +99,7 @@ func New(deps Deps) *Server {
 	v1.GET("/streams/:id/counts", s.streamCounts)
 	v1.GET("/captures/:id", s.getCapture)
 	v1.GET("/rankings/streams", s.rankStreams)
+	s.scheduleRoutes(v1)
 	s.echo = e
 	return s
 }

@@ -35,6 +35,7 @@ commands:
   capture   capture a source now and follow its progress (Ctrl-C: cancel or leave running)
   detect    detect objects in images or videos and print them
   demo      register the sample video, capture it through the API and print its rankings
+  schedule  recurring captures as Temporal schedules: create, list, describe, pause, unpause, trigger, delete
 
 Settings come from SIGHTLINE_* environment variables (see README.md).
 `
@@ -110,6 +111,8 @@ func run(ctx context.Context, cmd string, args []string, stdout io.Writer, log *
 		return runCapture(ctx, cfg, a.Temporal, args, captureIO{out: stdout, in: os.Stdin, interrupt: interruptChannel()})
 	case "demo":
 		return runDemo(ctx, cfg, args, stdout)
+	case "schedule":
+		return runSchedule(ctx, cfg, args, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -151,9 +151,16 @@ var (
 // DefaultID is the id of a stream's schedule when the spec names none.
 func DefaultID(streamID string) string { return "capture-" + streamID }
 
-// WorkflowIDPrefix is the workflow id of the stream's scheduled captures;
-// Temporal appends "-<scheduled time>" to make each one unique.
-func WorkflowIDPrefix(streamID string) string { return "capture-" + streamID + "-sched" }
+// WorkflowIDPrefix is the workflow id of a schedule's captures; Temporal
+// appends "-<scheduled time>" to make each one unique. A stream's default
+// schedule uses "capture-<stream>-sched"; any other schedule of the stream
+// adds its own id, so two schedules firing in the same second never collide.
+func WorkflowIDPrefix(streamID, scheduleID string) string {
+	if scheduleID == "" || scheduleID == DefaultID(streamID) {
+		return "capture-" + streamID + "-sched"
+	}
+	return "capture-" + streamID + "-sched-" + scheduleID
+}
 
 // Validate checks the spec and fills its defaults: the id, the workflow's
 // chunk_frames and detect_concurrency, and a canonical every and offset.
@@ -349,7 +356,7 @@ func Create(ctx context.Context, c client.Client, q Queues, spec Spec) (Spec, er
 		ID:   spec.ID,
 		Spec: spec.Timing().temporalSpec(),
 		Action: &client.ScheduleWorkflowAction{
-			ID:        WorkflowIDPrefix(spec.StreamID),
+			ID:        WorkflowIDPrefix(spec.StreamID, spec.ID),
 			Workflow:  workflows.CaptureWorkflow,
 			Args:      []any{in},
 			TaskQueue: q.Main,

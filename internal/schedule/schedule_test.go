@@ -422,3 +422,12 @@ func TestScheduleStartsCaptures(t *testing.T) {
 		t.Errorf("description after 2 runs: taken %d, recent %+v", d.ActionsTaken, d.RecentActions)
 	}
 }
+
+func TestWorkflowIDPrefixKeepsSchedulesApart(t *testing.T) {
+	if got := WorkflowIDPrefix("lobby", DefaultID("lobby")); got != "capture-lobby-sched" {
+		t.Errorf("default schedule prefix %q", got)
+	}
+	if a, b := WorkflowIDPrefix("lobby", "morning"), WorkflowIDPrefix("lobby", "evening"); a == b || a == WorkflowIDPrefix("lobby", "") {
+		t.Errorf("two schedules of one stream share a prefix: %q, %q", a, b)
+	}
+}

@@ -16,7 +16,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline-video/sightline/internal/detector"
-	"github.com/sightline-video/sightline/internal/video"
+	"github.com/sightline-video/sightline/internal/source"
 )
 
 // imageExts are decoded with imread; anything else is opened as a video.
@@ -124,9 +124,17 @@ func detectImage(det *detector.Detector, path string, emit emitFunc) error {
 }
 
 func detectVideo(ctx context.Context, det *detector.Detector, path string, every int, emit emitFunc) error {
-	r, err := video.Open(path)
+	spec, err := source.Parse(path)
 	if err != nil {
 		return err // names the file already
+	}
+	res, err := (&source.DefaultResolver{Policy: source.Unrestricted}).Resolve(ctx, spec)
+	if err != nil {
+		return err
+	}
+	r, err := source.Open(ctx, res, source.Options{})
+	if err != nil {
+		return err
 	}
 	defer r.Close()
 	frame := gocv.NewMat()

@@ -127,8 +127,8 @@ func (g *envGate) release() {
 	}
 }
 
-// Reader yields the frames of an opened source, with the same methods as
-// internal/video.Reader.
+// Reader yields the frames of an opened source in order, with their index
+// and presentation time.
 type Reader struct {
 	source string // redacted, for logs
 	kind   Kind
@@ -277,8 +277,7 @@ func (r *Reader) Skip(n int) {
 // Read decodes the next frame into m. ok is false at the end of a file, or
 // when a live stream stops or stalls for longer than ReadTimeout.
 //
-// Times: for files and recorded videos ptsMS is index / frame rate (as in
-// internal/video), so it is exact and survives a resume. For live sources it
+// Times: for files and recorded videos ptsMS is index / frame rate, so it is exact and survives a resume. For live sources it
 // is the stream position FFmpeg reports (CAP_PROP_POS_MSEC, relative to the
 // first packet seen), which spaces frames by content time even when a
 // buffered burst is read faster than real time; it is forced not to go

@@ -68,8 +68,9 @@ const (
 //
 // A live source that drops is reopened with backoff until the capture
 // window (StartedAt + DurationMS) ends; each outage is recorded as a gap.
-// Frame times of live sources are wall-clock times since StartedAt, so they
-// stay true across reconnects; those of files are stream times.
+// Frame times of live sources are the source's content times anchored to the
+// wall clock at each (re)connect, so they stay true across reconnects; those
+// of files are stream times.
 func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (CaptureProgress, error) {
 	if in.ChunkFrames <= 0 {
 		return CaptureProgress{}, temporal.NewNonRetryableApplicationError(
@@ -120,6 +121,7 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 	// chunk is stored, so that a resume samples the same frames again.
 	sampler := prog.Sampler
 	next := prog.NextFrame
+	baseMS, firstPTS, lastPTS := int64(-1), int64(0), int64(0)
 	img := gocv.NewMat()
 	defer img.Close()
 	var pending []chunk.Frame
@@ -151,6 +153,7 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 			if r != nil {
 				r.Close()
 			}
+			baseMS = -1
 			if r, err = a.reconnect(ctx, in, spec, deadline, &prog, beat); err != nil {
 				return prog, err
 			}
@@ -162,7 +165,14 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 		idx := next
 		next++
 		if live {
-			pts = time.Since(in.StartedAt).Milliseconds()
+			// Anchor the source's content time to the wall clock at each
+			// (re)connect: frames keep their spacing when HLS delivers a
+			// segment in a burst, and times stay true across reconnects.
+			if baseMS < 0 {
+				baseMS, firstPTS = time.Since(in.StartedAt).Milliseconds(), pts
+			}
+			pts = max(baseMS+pts-firstPTS, lastPTS)
+			lastPTS = pts
 		}
 		beat()
 		if !live && in.DurationMS > 0 && pts >= in.DurationMS {

@@ -175,6 +175,7 @@ func TestHLSCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	persons := s.count(`SELECT count(*) FROM detections WHERE capture_id = $1 AND class_name = 'person'`, id)
+	t.Logf("HLS capture %+v found %d persons", res, persons)
 	if res.Frames < 10 || persons < res.Frames {
 		t.Fatalf("HLS capture %+v found %d persons", res, persons)
 	}

@@ -11,32 +11,9 @@ import (
 	"testing"
 
 	"gocv.io/x/gocv"
-)
 
-// testdataDir is the shared test media folder, ../shared/testdata next to the
-// repository root (the directory holding go.mod).
-func testdataDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("getwd: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("no go.mod above the test directory; cannot locate ../shared/testdata")
-		}
-		dir = parent
-	}
-	td := filepath.Join(dir, "..", "shared", "testdata")
-	if _, err := os.Stat(filepath.Join(td, "messi5.jpg")); err != nil {
-		t.Fatalf("test media missing: %v (expected the shared test media in %s)", err, td)
-	}
-	return td
-}
+	"github.com/sightline-video/sightline/internal/testenv"
+)
 
 func parseLines(t *testing.T, out string) []detectLine {
 	t.Helper()
@@ -53,7 +30,7 @@ func parseLines(t *testing.T, out string) []detectLine {
 }
 
 func TestDetectImageJSON(t *testing.T) {
-	path := filepath.Join(testdataDir(t), "messi5.jpg")
+	path := testenv.SharedFile(t, "messi5.jpg")
 	var out bytes.Buffer
 	if err := runDetect(context.Background(), []string{"--json", path}, &out); err != nil {
 		t.Fatal(err)
@@ -84,7 +61,7 @@ func TestDetectImageJSON(t *testing.T) {
 }
 
 func TestDetectVideoEvery(t *testing.T) {
-	path := filepath.Join(testdataDir(t), "vtest.avi")
+	path := testenv.SharedFile(t, "vtest.avi")
 	var out bytes.Buffer
 	if err := runDetect(context.Background(), []string{"--json", "--every", "200", path}, &out); err != nil {
 		t.Fatal(err)
@@ -126,7 +103,7 @@ func TestDetectEmptyDetections(t *testing.T) {
 }
 
 func TestDetectHumanReadable(t *testing.T) {
-	path := filepath.Join(testdataDir(t), "basketball1.png")
+	path := testenv.SharedFile(t, "basketball1.png")
 	var out bytes.Buffer
 	if err := runDetect(context.Background(), []string{path}, &out); err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/sightline-video/sightline/internal/config"
+	"github.com/sightline-video/sightline/internal/objstore"
 	"github.com/sightline-video/sightline/internal/source"
 )
 
@@ -38,7 +39,9 @@ type Deps struct {
 	// the strict one (public addresses only, no files); a local deployment
 	// passes source.Unrestricted.
 	SourcePolicy source.Policy
-	Log          *slog.Logger
+	// Store holds the captured chunks, for GET /captures/{id}/frames/{index}.
+	Store *objstore.Store
+	Log   *slog.Logger
 }
 
 // Server is the HTTP API. Build it with New.
@@ -48,6 +51,7 @@ type Server struct {
 	taskQueue       string
 	sourcePolicy    source.Policy
 	detectTaskQueue string
+	store           *objstore.Store
 	log             *slog.Logger
 	echo            *echo.Echo
 
@@ -57,6 +61,9 @@ type Server struct {
 	// rpcTimeout bounds the other Temporal calls, which the SDK otherwise
 	// retries while the server is unreachable.
 	rpcTimeout time.Duration
+	// storeTimeout bounds reading a chunk, which the MinIO client otherwise
+	// retries while the server is unreachable.
+	storeTimeout time.Duration
 }
 
 // New builds the server and registers its routes.
@@ -67,9 +74,11 @@ func New(deps Deps) *Server {
 		taskQueue:       deps.TaskQueue,
 		detectTaskQueue: deps.DetectTaskQueue,
 		sourcePolicy:    deps.SourcePolicy,
+		store:           deps.Store,
 		log:             deps.Log,
 		probeTimeout:    3 * time.Second,
 		rpcTimeout:      10 * time.Second,
+		storeTimeout:    10 * time.Second,
 	}
 	if s.taskQueue == "" {
 		s.taskQueue = config.DefaultTaskQueue
@@ -98,6 +107,7 @@ func New(deps Deps) *Server {
 	v1.GET("/streams/:id/objects", s.streamObjects)
 	v1.GET("/streams/:id/counts", s.streamCounts)
 	v1.GET("/captures/:id", s.getCapture)
+	v1.GET("/captures/:id/frames/:index", s.getFrame)
 	v1.GET("/rankings/streams", s.rankStreams)
 	s.scheduleRoutes(v1)
 	s.echo = e

@@ -124,7 +124,7 @@ func run(ctx context.Context, cmd string, args []string, stdout io.Writer, log *
 // runServe runs a worker, the API, or both, until ctx is done.
 func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, serveWorker, serveAPI bool, roles []string) error {
 	detect := serveWorker && (roles == nil || contains(roles, worker.RoleDetect))
-	a, err := app.Open(ctx, cfg, log, app.Needs{Temporal: true, Store: serveWorker, Detectors: detect, Migrate: true})
+	a, err := app.Open(ctx, cfg, log, app.Needs{Temporal: true, Store: true, Detectors: detect, Migrate: true})
 	if err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, serveWor
 	}
 	if serveAPI {
 		srv := api.New(api.Deps{DB: a.Acts.DB, Temporal: a.Temporal, TaskQueue: cfg.TaskQueue,
-			DetectTaskQueue: cfg.DetectTaskQueue, SourcePolicy: cfg.SourcePolicy(), Log: log})
+			DetectTaskQueue: cfg.DetectTaskQueue, SourcePolicy: cfg.SourcePolicy(), Store: a.Acts.Store, Log: log})
 		g.Go(func() error { return srv.Start(ctx, cfg.APIAddress) })
 	}
 	return g.Wait()

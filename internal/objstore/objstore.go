@@ -23,15 +23,24 @@ var ErrNotFound = errors.New("object not found")
 
 // New connects to endpoint (host:port, plain HTTP) and makes sure bucket exists.
 func New(ctx context.Context, endpoint, accessKey, secretKey, bucket string) (*Store, error) {
-	client, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4(accessKey, secretKey, "")})
+	s, err := Dial(endpoint, accessKey, secretKey, bucket)
 	if err != nil {
-		return nil, fmt.Errorf("objstore: client for %s: %w", endpoint, err)
+		return nil, err
 	}
-	s := &Store{client: client, bucket: bucket}
 	if err := s.ensureBucket(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// Dial returns a store for bucket without contacting the server, for
+// readers that must start while the server is down and report it per call.
+func Dial(endpoint, accessKey, secretKey, bucket string) (*Store, error) {
+	client, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4(accessKey, secretKey, "")})
+	if err != nil {
+		return nil, fmt.Errorf("objstore: client for %s: %w", endpoint, err)
+	}
+	return &Store{client: client, bucket: bucket}, nil
 }
 
 func (s *Store) ensureBucket(ctx context.Context) error {

@@ -7,16 +7,19 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
-// Models holds the built-in models (models/*.sql); pass it to Load.
+// Models holds the built-in models (models/*.sql) and their custom data
+// tests (models/tests/*.sql); pass it to Load.
 //
-//go:embed models/*.sql
+//go:embed models
 var Models embed.FS
 
 const (
@@ -28,6 +31,9 @@ const (
 	SourceSchema = "public"
 	// newSuffix names the table a model is built into before the swap.
 	newSuffix = "__new"
+	// StateTable records, per built model, what it was built from and up to
+	// which ingestion time its data is complete. No model may take its name.
+	StateTable = "dbtlike_state"
 )
 
 // SourceTables are the tables {{ source('sightline', ...) }} may name.
@@ -48,14 +54,49 @@ var modelNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,57}$`)
 type Materialization string
 
 const (
-	Table Materialization = "table"
-	View  Materialization = "view"
+	Table       Materialization = "table"
+	View        Materialization = "view"
+	Incremental Materialization = "incremental"
 )
+
+// DefaultLookback is an incremental model's lookback when its config sets none.
+const DefaultLookback = time.Minute
 
 // Config is what a model's {{ config(...) }} sets.
 type Config struct {
 	Materialized Materialization // default Table
-	UniqueKey    string          // parsed for future incremental models; unused
+	// UniqueKey is the grain: the columns that identify a row. Required
+	// for incremental models; a table gets an index on it.
+	UniqueKey []string
+	// PartitionBy (incremental; default UniqueKey) is what an incremental
+	// run replaces: every row of the table whose PartitionBy values occur in
+	// the new batch is deleted before the batch is inserted. Batch rows
+	// whose other UniqueKey columns are all NULL only mark a partition as
+	// changed (for example a time bucket with no objects left) and are not
+	// inserted, in full builds either.
+	PartitionBy []string
+	// Lookback (incremental) is how far before its last watermark an
+	// incremental run re-reads ingested rows: {{ watermark() }} renders as
+	// the last watermark minus Lookback.
+	Lookback time.Duration
+	// Indexes are extra indexes to build on a table, each a column list.
+	Indexes [][]string
+}
+
+// identRE matches the column names config and tests accept.
+var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// columnList parses "a, b" into column names.
+func columnList(v string) ([]string, error) {
+	var cols []string
+	for _, c := range strings.Split(v, ",") {
+		c = strings.TrimSpace(c)
+		if !identRE.MatchString(c) {
+			return nil, fmt.Errorf("%q is not a column name (lower-case letters, digits and _)", c)
+		}
+		cols = append(cols, c)
+	}
+	return cols, nil
 }
 
 // configKeys are the config() keys understood; others are errors so that a
@@ -63,13 +104,85 @@ type Config struct {
 var configKeys = map[string]func(*Config, string) error{
 	"materialized": func(c *Config, v string) error {
 		switch m := Materialization(v); m {
-		case Table, View:
+		case Table, View, Incremental:
 			c.Materialized = m
 			return nil
 		}
-		return fmt.Errorf("materialized=%q: want table or view", v)
+		return fmt.Errorf("materialized=%q: want table, view or incremental", v)
 	},
-	"unique_key": func(c *Config, v string) error { c.UniqueKey = v; return nil },
+	"unique_key": func(c *Config, v string) (err error) {
+		c.UniqueKey, err = columnList(v)
+		return wrapKey("unique_key", err)
+	},
+	"partition_by": func(c *Config, v string) (err error) {
+		c.PartitionBy, err = columnList(v)
+		return wrapKey("partition_by", err)
+	},
+	"lookback": func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("lookback=%q: want a duration such as 1m or 2h", v)
+		}
+		c.Lookback = d
+		return nil
+	},
+	"indexes": func(c *Config, v string) error {
+		for _, part := range strings.Split(v, ";") {
+			cols, err := columnList(part)
+			if err != nil {
+				return wrapKey("indexes", err)
+			}
+			c.Indexes = append(c.Indexes, cols)
+		}
+		return nil
+	},
+}
+
+func wrapKey(key string, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	return nil
+}
+
+// check validates the config as a whole once every key is set.
+func (c *Config) check(lookbackSet bool) error {
+	if c.Materialized != Incremental {
+		if c.PartitionBy != nil || lookbackSet {
+			return fmt.Errorf("partition_by and lookback apply only to incremental models")
+		}
+		if c.Materialized == View && (c.UniqueKey != nil || c.Indexes != nil) {
+			return fmt.Errorf("a view has no unique_key or indexes")
+		}
+		return nil
+	}
+	if len(c.UniqueKey) == 0 {
+		return fmt.Errorf("an incremental model needs a unique_key")
+	}
+	if c.PartitionBy == nil {
+		c.PartitionBy = c.UniqueKey
+	}
+	for _, p := range c.PartitionBy {
+		if !slices.Contains(c.UniqueKey, p) {
+			return fmt.Errorf("partition_by column %s is not in unique_key (%s)", p, strings.Join(c.UniqueKey, ", "))
+		}
+	}
+	if !lookbackSet {
+		c.Lookback = DefaultLookback
+	}
+	return nil
+}
+
+// markerColumns are the unique-key columns outside the partition: a batch
+// row with all of them NULL only marks its partition as changed.
+func (c *Config) markerColumns() []string {
+	var out []string
+	for _, k := range c.UniqueKey {
+		if !slices.Contains(c.PartitionBy, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // Model is one parsed .sql model.
@@ -82,7 +195,8 @@ type Model struct {
 	Sources []string // source tables it reads, sorted
 	Vars    []string // vars it uses, sorted
 
-	segs []segment
+	segs  []segment
+	tests []testDecl
 }
 
 // Project is a loaded, validated set of models with their build order.
@@ -90,6 +204,10 @@ type Project struct {
 	models   map[string]*Model
 	order    []string
 	children map[string][]string // model -> models that ref it, in build order
+	tests    []*Test             // in the order they run
+
+	// Vars are the defaults for {{ var() }}, under RunOptions.Vars.
+	Vars map[string]string
 
 	// hook, set by tests, is called at stages of a model's build.
 	hook func(stage, model string)
@@ -98,26 +216,88 @@ type Project struct {
 // DefaultProject loads the built-in models.
 func DefaultProject() (*Project, error) { return Load(Models) }
 
+// Environment variables read by ProjectFromEnv.
+const (
+	// EnvModels names a folder of .sql files layered over the built-in
+	// models: same name replaces, a new name adds.
+	EnvModels = "SIGHTLINE_ROLLUP_MODELS"
+	// EnvVars sets vars, as name=value pairs separated by semicolons, for
+	// example "min_score=0.5; bucket='5 minutes'".
+	EnvVars = "SIGHTLINE_ROLLUP_VARS"
+)
+
+// ProjectFromEnv loads the built-in models, overridden by the folder in
+// $SIGHTLINE_ROLLUP_MODELS (or dir, when not empty), with the vars of
+// $SIGHTLINE_ROLLUP_VARS.
+func ProjectFromEnv(dir string) (*Project, error) {
+	if dir == "" {
+		dir = os.Getenv(EnvModels)
+	}
+	var overrides []fs.FS
+	if dir != "" {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("dbtlike: models folder %q: not a readable folder (%v)", dir, err)
+		}
+		overrides = append(overrides, os.DirFS(dir))
+	}
+	p, err := Load(Models, overrides...)
+	if err != nil {
+		return nil, err
+	}
+	if p.Vars, err = ParseVars(os.Getenv(EnvVars)); err != nil {
+		return nil, fmt.Errorf("dbtlike: $%s: %w", EnvVars, err)
+	}
+	return p, nil
+}
+
+// ParseVars parses "name=value; name2=value2" (values are SQL, as written).
+func ParseVars(s string) (map[string]string, error) {
+	vars := map[string]string{}
+	for _, kv := range strings.Split(s, ";") {
+		if strings.TrimSpace(kv) == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || !identRE.MatchString(k) || v == "" {
+			return nil, fmt.Errorf("var %q: want name=value", strings.TrimSpace(kv))
+		}
+		vars[k] = v
+	}
+	return vars, nil
+}
+
 // Load reads every *.sql file under fsys (recursively; the model name is the
 // file name without .sql), then those of each override in turn: a model of
-// the same name replaces the earlier one, a new name adds a model. It checks
-// templates, refs and cycles.
+// the same name replaces the earlier one, a new name adds a model. Files in
+// a folder named tests are custom data tests, not models, and layer the
+// same way. It checks templates, refs, tests and cycles.
 func Load(fsys fs.FS, overrides ...fs.FS) (*Project, error) {
 	models := map[string]*Model{}
+	custom := map[string]*customTest{}
 	for _, layer := range append([]fs.FS{fsys}, overrides...) {
-		loaded, err := loadLayer(layer)
+		loaded, tests, err := loadLayer(layer)
 		if err != nil {
 			return nil, err
 		}
 		for name, m := range loaded {
 			models[name] = m
 		}
+		for name, t := range tests {
+			custom[name] = t
+		}
 	}
-	return newProject(models)
+	return newProject(models, custom)
 }
 
-func loadLayer(fsys fs.FS) (map[string]*Model, error) {
+// isTestPath tells whether a file lies in a folder named tests.
+func isTestPath(p string) bool {
+	return slices.Contains(strings.Split(path.Dir(p), "/"), "tests")
+}
+
+func loadLayer(fsys fs.FS) (map[string]*Model, map[string]*customTest, error) {
 	models := map[string]*Model{}
+	tests := map[string]*customTest{}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("dbtlike: read models: %w", err)
@@ -129,6 +309,17 @@ func loadLayer(fsys fs.FS) (map[string]*Model, error) {
 		if err != nil {
 			return fmt.Errorf("dbtlike: read model %s: %w", p, err)
 		}
+		if isTestPath(p) {
+			t, err := parseCustomTest(p, string(b))
+			if err != nil {
+				return err
+			}
+			if prev, dup := tests[t.name]; dup {
+				return fmt.Errorf("dbtlike: test %s defined twice: %s and %s", t.name, prev.path, p)
+			}
+			tests[t.name] = t
+			return nil
+		}
 		m, err := parseModel(p, string(b))
 		if err != nil {
 			return err
@@ -139,14 +330,14 @@ func loadLayer(fsys fs.FS) (map[string]*Model, error) {
 		models[m.Name] = m
 		return nil
 	})
-	return models, err
+	return models, tests, err
 }
 
 // parseModel parses the model in file p with template text src.
 func parseModel(p, src string) (*Model, error) {
 	name := strings.TrimSuffix(path.Base(p), ".sql")
-	if !modelNameRE.MatchString(name) {
-		return nil, fmt.Errorf("dbtlike: model file %s: name %q must match %s", p, name, modelNameRE)
+	if !modelNameRE.MatchString(name) || name == StateTable {
+		return nil, fmt.Errorf("dbtlike: model file %s: name %q must match %s and not be %s", p, name, modelNameRE, StateTable)
 	}
 	segs, kw, err := parseTemplate(src)
 	if err != nil {
@@ -162,6 +353,10 @@ func parseModel(p, src string) (*Model, error) {
 			return nil, fmt.Errorf("dbtlike: model %s (%s): config: %w", name, p, err)
 		}
 	}
+	_, lookbackSet := kw["lookback"]
+	if err := m.Config.check(lookbackSet); err != nil {
+		return nil, fmt.Errorf("dbtlike: model %s (%s): config: %w", name, p, err)
+	}
 	for _, s := range segs {
 		switch s.kind {
 		case segRef:
@@ -170,13 +365,19 @@ func parseModel(p, src string) (*Model, error) {
 			m.Sources = append(m.Sources, s.text)
 		case segVar:
 			m.Vars = append(m.Vars, s.text)
+		case segIncr, segWatermark:
+			if m.Config.Materialized != Incremental {
+				return nil, fmt.Errorf("dbtlike: model %s (%s): is_incremental() and watermark() need materialized='incremental'", name, p)
+			}
+		case segTest:
+			m.tests = append(m.tests, s.test)
 		}
 	}
 	m.Refs, m.Sources, m.Vars = uniq(m.Refs), uniq(m.Sources), uniq(m.Vars)
 	return m, nil
 }
 
-func newProject(models map[string]*Model) (*Project, error) {
+func newProject(models map[string]*Model, custom map[string]*customTest) (*Project, error) {
 	if len(models) == 0 {
 		return nil, fmt.Errorf("dbtlike: no models (*.sql) found")
 	}
@@ -199,6 +400,9 @@ func newProject(models map[string]*Model) (*Project, error) {
 		for _, r := range models[name].Refs {
 			p.children[r] = append(p.children[r], name)
 		}
+	}
+	if err := p.addTests(custom); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -280,19 +484,49 @@ func (p *Project) Model(name string) (Model, bool) {
 	return c, true
 }
 
-// RenderSQL returns the named model's SELECT with its templates filled in.
+// RenderSQL returns the named model's SELECT with its templates filled in,
+// as a full build runs it (is_incremental() false).
 func (p *Project) RenderSQL(name string, vars map[string]string) (string, error) {
 	m, ok := p.models[name]
 	if !ok {
 		return "", fmt.Errorf("dbtlike: unknown model %s", name)
 	}
-	return m.render(vars)
+	return m.render(p.mergeVars(vars), renderCtx{})
+}
+
+// mergeVars lays vars over the project's defaults.
+func (p *Project) mergeVars(vars map[string]string) map[string]string {
+	out := make(map[string]string, len(p.Vars)+len(vars))
+	for k, v := range p.Vars {
+		out[k] = v
+	}
+	for k, v := range vars {
+		out[k] = v
+	}
+	return out
 }
 
 // Relation is the qualified name a model is built as.
 func Relation(model string) string { return Schema + "." + model }
 
-func (m *Model) render(vars map[string]string) (string, error) {
+// renderCtx is what an incremental model's helpers render to.
+type renderCtx struct {
+	incremental bool
+	watermark   time.Time // rows ingested at or after it are re-read
+}
+
+func varValue(s segment, vars map[string]string, what string) (string, error) {
+	v, ok := vars[s.text]
+	if !ok {
+		if !s.hasDef {
+			return "", fmt.Errorf("dbtlike: %s: var %q is not set and has no default", what, s.text)
+		}
+		v = s.def
+	}
+	return v, nil
+}
+
+func (m *Model) render(vars map[string]string, rc renderCtx) (string, error) {
 	var b strings.Builder
 	for _, s := range m.segs {
 		switch s.kind {
@@ -305,14 +539,19 @@ func (m *Model) render(vars map[string]string) (string, error) {
 		case segSource:
 			b.WriteString(SourceSchema + "." + s.text)
 		case segVar:
-			v, ok := vars[s.text]
-			if !ok {
-				if !s.hasDef {
-					return "", fmt.Errorf("dbtlike: model %s: var %q is not set and has no default", m.Name, s.text)
-				}
-				v = s.def
+			v, err := varValue(s, vars, "model "+m.Name)
+			if err != nil {
+				return "", err
 			}
 			b.WriteString(v)
+		case segIncr:
+			b.WriteString(fmt.Sprint(rc.incremental))
+		case segWatermark:
+			if rc.incremental {
+				b.WriteString("'" + rc.watermark.UTC().Format(time.RFC3339Nano) + "'::timestamptz")
+			} else {
+				b.WriteString("'-infinity'::timestamptz")
+			}
 		}
 	}
 	return b.String(), nil

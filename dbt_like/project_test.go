@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 func mapFS(files map[string]string) fstest.MapFS {
@@ -41,31 +42,48 @@ func TestDefaultProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"frame_object_counts", "object_counts", "stream_object_ranking", "object_stream_ranking"}
+	want := []string{"frame_object_counts", "stream_buckets", "object_counts", "stream_totals", "stream_object_ranking",
+		"object_ranking", "object_stream_ranking", "stream_ranking", "top_object_series"}
 	if got := p.Order(); !slices.Equal(got, want) {
 		t.Fatalf("Order() = %v, want %v", got, want)
 	}
-	for name, mat := range map[string]Materialization{
-		"frame_object_counts": View, "object_counts": Table,
-		"stream_object_ranking": Table, "object_stream_ranking": Table,
-	} {
-		m, ok := p.Model(name)
-		if !ok || m.Config.Materialized != mat {
-			t.Errorf("Model(%s) = %+v, %v; want materialized %s", name, m.Config, ok, mat)
+	for _, name := range want {
+		m, _ := p.Model(name)
+		incremental := name == "frame_object_counts" || name == "stream_buckets" || name == "object_counts"
+		if incremental != (m.Config.Materialized == Incremental) || (!incremental && m.Config.Materialized != Table) {
+			t.Errorf("Model(%s) materialized %s", name, m.Config.Materialized)
 		}
+	}
+	oc, _ := p.Model("object_counts")
+	if !slices.Equal(oc.Config.UniqueKey, []string{"stream_id", "object", "bucket"}) ||
+		!slices.Equal(oc.Config.PartitionBy, []string{"stream_id", "bucket"}) || oc.Config.Lookback != time.Minute {
+		t.Errorf("object_counts config %+v", oc.Config)
 	}
 	// The score threshold lives in frame_object_counts only.
 	for _, name := range p.Order() {
 		m, _ := p.Model(name)
-		if uses := slices.Contains(m.Vars, "min_score"); uses != (name == "frame_object_counts") {
+		if uses := slices.Contains(m.Vars, "min_score") || strings.Contains(m.SQL, "score"); uses != (name == "frame_object_counts") {
 			t.Errorf("model %s uses min_score: %v", name, uses)
 		}
+	}
+	// Every model is tested, and the custom test is loaded from tests/.
+	tested := map[string]bool{}
+	for _, tc := range p.Tests() {
+		tested[tc.Model] = true
+	}
+	for _, name := range want {
+		if !tested[name] {
+			t.Errorf("model %s has no data test", name)
+		}
+	}
+	if ts := p.Tests(); !slices.ContainsFunc(ts, func(tc Test) bool { return tc.Name == "counts_add_up" && tc.Model == "stream_object_ranking" }) {
+		t.Errorf("custom test counts_add_up missing or attached to the wrong model: %+v", ts)
 	}
 	sql, err := p.RenderSQL("frame_object_counts", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"FROM public.frames f", "JOIN public.detections d", "d.score >= 0.3"} {
+	for _, s := range []string{"FROM public.frames f", "JOIN public.detections d", "d.score >= 0.3", "f.inserted_at >= '-infinity'::timestamptz"} {
 		if !strings.Contains(sql, s) {
 			t.Errorf("rendered frame_object_counts lacks %q:\n%s", s, sql)
 		}
@@ -77,7 +95,8 @@ func TestDefaultProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(sql, "date_bin('5 minutes'::interval") || !strings.Contains(sql, "FROM analytics.frame_object_counts") {
+	if !strings.Contains(sql, "date_bin('5 minutes'::interval") || !strings.Contains(sql, "FROM analytics.frame_object_counts") ||
+		!strings.Contains(sql, "NOT false OR") {
 		t.Errorf("rendered object_counts:\n%s", sql)
 	}
 }
@@ -94,7 +113,7 @@ WHERE x > {{ var('lo', 0) }} AND y < {{ var("hi", "'a b'") }} AND z = {{ var('z'
 	if !ok {
 		t.Fatal("model top not loaded from a subfolder")
 	}
-	if top.Config != (Config{Materialized: Table, UniqueKey: "id"}) || top.Path != "sub/top.sql" {
+	if top.Config.Materialized != Table || !slices.Equal(top.Config.UniqueKey, []string{"id"}) || top.Path != "sub/top.sql" {
 		t.Errorf("top = %+v", top)
 	}
 	if !slices.Equal(top.Refs, []string{"base"}) || !slices.Equal(top.Sources, []string{"streams"}) ||
@@ -144,7 +163,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown source", map[string]string{"m.sql": "SELECT * FROM {{ source('other','frames') }}"}, []string{"model m", `unknown source "other"`}},
 		{"unknown function", map[string]string{"m.sql": "SELECT {{ env('X') }}"}, []string{"model m", "line 1", "env()"}},
 		{"unclosed", map[string]string{"m.sql": "SELECT 1\n{{ ref('x')"}, []string{"model m", "line 2", "unclosed"}},
-		{"bad materialized", map[string]string{"m.sql": "{{ config(materialized='incremental') }}SELECT 1"}, []string{"model m", "incremental"}},
+		{"bad materialized", map[string]string{"m.sql": "{{ config(materialized='ephemeral') }}SELECT 1"}, []string{"model m", "ephemeral"}},
 		{"unknown config key", map[string]string{"m.sql": "{{ config(materialised='view') }}SELECT 1"}, []string{"model m", "materialised"}},
 		{"two configs", map[string]string{"m.sql": "{{ config() }}{{ config() }}SELECT 1"}, []string{"model m", "more than once"}},
 		{"ref arity", map[string]string{"m.sql": "{{ ref('a', 'b') }}"}, []string{"model m", "ref()"}},
@@ -188,7 +207,7 @@ func TestOverride(t *testing.T) {
 	if m.Config.Materialized != Table || m.SQL != "{{ config(materialized='table') }}SELECT 1 AS n" {
 		t.Errorf("override not applied: %+v", m)
 	}
-	if got := p.Order(); got[len(got)-1] != "object_stream_ranking" || !slices.Contains(got, "extra") || len(got) != 5 {
+	if got := p.Order(); got[len(got)-1] != "top_object_series" || !slices.Contains(got, "extra") || len(got) != 10 {
 		t.Errorf("Order() = %v", got)
 	}
 }
@@ -204,8 +223,9 @@ func TestSelect(t *testing.T) {
 	}{
 		{nil, p.Order()},
 		{[]string{"object_stream_ranking", "object_counts"}, []string{"object_counts", "object_stream_ranking"}},
-		{[]string{"+object_stream_ranking"}, []string{"frame_object_counts", "stream_object_ranking", "object_stream_ranking"}},
-		{[]string{" stream_object_ranking+"}, []string{"stream_object_ranking", "object_stream_ranking"}},
+		{[]string{"+object_stream_ranking"}, []string{"frame_object_counts", "stream_buckets", "object_counts", "stream_totals", "stream_object_ranking", "object_stream_ranking"}},
+		{[]string{" stream_object_ranking+"}, []string{"stream_object_ranking", "object_ranking", "object_stream_ranking", "stream_ranking", "top_object_series"}},
+		{[]string{"+stream_totals+"}, p.Order()},
 		{[]string{"frame_object_counts+"}, p.Order()},
 	} {
 		got, err := p.selectModels(tc.sel)

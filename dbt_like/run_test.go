@@ -122,6 +122,40 @@ var (
 		"cam-b|dog|2|1|0.5|1|3",
 		"cam-b|person|2|1|0.5|1|4",
 	}
+	// stream|bucket|frames|objects|first_ts|last_ts
+	wantStreamBuckets = []string{
+		"cam-a|12:00:00|2|5|12:00:10|12:00:40", // person 2, car 1, bike 2; an empty frame
+		"cam-a|12:01:00|2|6|12:01:10|12:01:50", // person 1; person 3, car 2
+		"cam-b|12:00:00|2|6|12:00:30|12:00:50",
+	}
+	// stream|name|frames|objects|avg_per_frame|distinct_objects|buckets|first_ts|last_ts
+	wantStreamTotals = []string{
+		"cam-a|Yard|4|11|2.75|3|2|12:00:10|12:01:50",
+		"cam-b|Parking|2|6|3|4|1|12:00:30|12:00:50",
+	}
+	// object|streams|frames|objects|avg_per_frame|max_per_frame|rank, over
+	// the 6 frames of both streams
+	wantObjectRanking = []string{
+		"person|2|6|7|1.1666666666666667|3|1",
+		"car|2|6|6|1|3|2",
+		"bike|2|6|3|0.5|2|3",
+		"dog|1|6|1|0.16666666666666666|1|4",
+	}
+	// stream|name|frames|objects|avg_per_frame|distinct|top_object|top_avg|rank
+	wantStreamRanking = []string{
+		"cam-b|Parking|2|6|3|4|car|1.5|1",
+		"cam-a|Yard|4|11|2.75|3|person|1.5|2",
+	}
+	// stream|object|rank|buckets|frames|objects|avg_per_frame|max_per_frame
+	wantTopObjectSeries = []string{
+		"cam-a|person|1|12:00,12:01|2,2|2,4|1,2|2,3",
+		"cam-a|car|2|12:00,12:01|2,2|1,2|0.5,1|1,2",
+		"cam-a|bike|3|12:00,12:01|2,2|2,0|1,0|2,0", // no bike in 12:01: a zero, not a gap
+		"cam-b|car|1|12:00|2|3|1.5|3",
+		"cam-b|bike|2|12:00|2|1|0.5|1",
+		"cam-b|dog|3|12:00|2|1|0.5|1",
+		"cam-b|person|4|12:00|2|1|0.5|1",
+	}
 	// object|stream|stream_name|frames|objects|avg_per_frame|max_per_frame|rank
 	wantObjectStreamRanking = []string{
 		"bike|cam-a|Yard|4|2|0.5|2|1", // tie at 0.5: by stream_id, not name
@@ -143,6 +177,19 @@ const (
 		FROM analytics.stream_object_ranking ORDER BY stream_id, rank`
 	qObjectStreamRanking = `SELECT object, stream_id, stream_name, frames, objects, avg_per_frame, max_per_frame, rank
 		FROM analytics.object_stream_ranking ORDER BY object, rank`
+	qStreamBuckets = `SELECT stream_id, bucket, frames, objects, first_ts, last_ts
+		FROM analytics.stream_buckets ORDER BY stream_id, bucket`
+	qStreamTotals = `SELECT stream_id, stream_name, frames, objects, avg_per_frame, distinct_objects, buckets, first_ts, last_ts
+		FROM analytics.stream_totals ORDER BY stream_id`
+	qObjectRanking = `SELECT object, streams, frames, objects, avg_per_frame, max_per_frame, rank
+		FROM analytics.object_ranking ORDER BY rank`
+	qStreamRanking = `SELECT stream_id, stream_name, frames, objects, avg_per_frame, distinct_objects, top_object,
+		top_object_avg_per_frame, rank FROM analytics.stream_ranking ORDER BY rank`
+	qTopObjectSeries = `SELECT stream_id, object, rank,
+		(SELECT string_agg(to_char(b AT TIME ZONE 'UTC', 'HH24:MI'), ',') FROM unnest(buckets) b),
+		array_to_string(frames, ','), array_to_string(objects, ','), array_to_string(avg_per_frame, ','),
+		array_to_string(max_per_frame, ',')
+		FROM analytics.top_object_series ORDER BY stream_id, rank`
 )
 
 // rowsOf runs q and formats each row as its values joined by |, times as
@@ -190,6 +237,11 @@ func checkGolden(t *testing.T, pool *pgxpool.Pool) {
 	checkRows(t, ctx, pool, qObjectCounts, wantObjectCounts)
 	checkRows(t, ctx, pool, qStreamObjectRanking, wantStreamObjectRanking)
 	checkRows(t, ctx, pool, qObjectStreamRanking, wantObjectStreamRanking)
+	checkRows(t, ctx, pool, qStreamBuckets, wantStreamBuckets)
+	checkRows(t, ctx, pool, qStreamTotals, wantStreamTotals)
+	checkRows(t, ctx, pool, qObjectRanking, wantObjectRanking)
+	checkRows(t, ctx, pool, qStreamRanking, wantStreamRanking)
+	checkRows(t, ctx, pool, qTopObjectSeries, wantTopObjectSeries)
 }
 
 func TestRunGolden(t *testing.T) {
@@ -206,33 +258,55 @@ func TestRunGolden(t *testing.T) {
 	}
 	var got []string
 	for _, m := range res.Models {
-		got = append(got, fmt.Sprintf("%s %s %d", m.Name, m.Materialized, m.Rows))
+		got = append(got, fmt.Sprintf("%s %s %s %d", m.Name, m.Materialized, m.Mode, m.Rows))
 	}
-	want := []string{"frame_object_counts view 0", "object_counts table 9", "stream_object_ranking table 7", "object_stream_ranking table 7"}
+	want := []string{
+		"frame_object_counts incremental full 10", "stream_buckets incremental full 3", "object_counts incremental full 9",
+		"stream_totals table full 2", "stream_object_ranking table full 7", "object_ranking table full 4",
+		"object_stream_ranking table full 7", "stream_ranking table full 2", "top_object_series table full 7",
+	}
 	if !slices.Equal(got, want) {
 		t.Errorf("RunResult models = %v, want %v", got, want)
+	}
+	if len(res.Tests) != len(p.Tests()) {
+		t.Errorf("ran %d tests, want all %d", len(res.Tests), len(p.Tests()))
+	}
+	for _, tr := range res.Tests {
+		if !tr.Passed() {
+			t.Errorf("test %s failed: %+v", tr.Name, tr)
+		}
 	}
 	checkGolden(t, pool)
 
 	// The API reads these names and types.
 	checkRows(t, ctx, pool, `SELECT table_name, string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position)
-		FROM information_schema.columns WHERE table_schema = 'analytics' GROUP BY table_name ORDER BY table_name`, []string{
-		"frame_object_counts|capture_id text, frame_index integer, stream_id text, ts timestamp with time zone, class_name text, n bigint",
+		FROM information_schema.columns WHERE table_schema = 'analytics' AND table_name IN
+		('object_counts', 'object_stream_ranking', 'stream_object_ranking', 'object_ranking', 'stream_ranking', 'top_object_series')
+		GROUP BY table_name ORDER BY table_name`, []string{
 		"object_counts|stream_id text, object text, bucket timestamp with time zone, frames bigint, objects bigint, avg_per_frame double precision, max_per_frame bigint",
+		"object_ranking|object text, streams bigint, frames bigint, objects bigint, avg_per_frame double precision, max_per_frame bigint, rank bigint",
 		"object_stream_ranking|object text, stream_id text, stream_name text, frames bigint, objects bigint, avg_per_frame double precision, max_per_frame bigint, rank bigint",
 		"stream_object_ranking|stream_id text, object text, frames bigint, objects bigint, avg_per_frame double precision, max_per_frame bigint, rank bigint",
+		"stream_ranking|stream_id text, stream_name text, frames bigint, objects bigint, avg_per_frame double precision, distinct_objects bigint, top_object text, top_object_avg_per_frame double precision, rank bigint",
+		"top_object_series|stream_id text, object text, rank bigint, buckets ARRAY, frames ARRAY, objects ARRAY, avg_per_frame ARRAY, max_per_frame ARRAY",
 	})
 
-	// Running again rebuilds the same tables and leaves nothing behind.
+	// Running again merges nothing new (the lookback re-reads the same
+	// rows) and leaves nothing behind.
 	for i := 0; i < 2; i++ {
-		if _, err := p.Run(ctx, pool, RunOptions{Logger: quiet}); err != nil {
+		res, err := p.Run(ctx, pool, RunOptions{Logger: quiet})
+		if err != nil {
 			t.Fatalf("re-run %d: %v", i, err)
+		}
+		if m := res.Models[2]; m.Name != "object_counts" || m.Mode != ModeIncremental || m.Since == nil {
+			t.Errorf("re-run %d: object_counts %+v, want an incremental merge", i, m)
 		}
 		checkGolden(t, pool)
 	}
 	checkRows(t, ctx, pool, `SELECT relname, relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = 'analytics' AND relkind IN ('r', 'v') ORDER BY relname`, []string{
-		"frame_object_counts|v", "object_counts|r", "object_stream_ranking|r", "stream_object_ranking|r",
+		"dbtlike_state|r", "frame_object_counts|r", "object_counts|r", "object_ranking|r", "object_stream_ranking|r",
+		"stream_buckets|r", "stream_object_ranking|r", "stream_ranking|r", "stream_totals|r", "top_object_series|r",
 	})
 }
 
@@ -251,7 +325,7 @@ func TestRunVarsAndSelect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Models) != 4 {
+	if len(res.Models) != 9 {
 		t.Fatalf("built %d models", len(res.Models))
 	}
 	checkRows(t, ctx, pool, `SELECT stream_id, object, bucket, frames, objects, avg_per_frame, max_per_frame
@@ -270,14 +344,14 @@ func TestRunVarsAndSelect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Models) != 2 || res.Models[1].Name != "stream_object_ranking" {
-		t.Fatalf("select built %+v", res.Models)
+	if len(res.Models) != 5 || res.Models[4].Name != "stream_object_ranking" || res.Models[2].Mode != ModeFull {
+		t.Fatalf("select built %+v, want a full rebuild of object_counts (its vars changed)", res.Models)
 	}
 	checkRows(t, ctx, pool, qStreamObjectRanking, wantStreamObjectRanking)
 	checkRows(t, ctx, pool, `SELECT count(*) FROM analytics.object_stream_ranking`, []string{"3"})
 
 	_, err = p.Run(ctx, pool, RunOptions{Logger: quiet, Vars: map[string]string{"bucket": "'1 month'"}})
-	wantErr(t, err, "model object_counts", "SQLSTATE")
+	wantErr(t, err, "model stream_buckets", "SQLSTATE")
 }
 
 // advisoryLocks counts the advisory locks in the test's own database (other
@@ -469,9 +543,9 @@ func TestRunFailureKeepsOldTable(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Code != "42703" {
 		t.Errorf("error %v does not wrap the PostgreSQL error", err)
 	}
-	// Models are built in order extra < stream_object_ranking after the
-	// two it needs; those two were built, the rest not.
-	if res == nil || len(res.Models) != 2 || res.Models[1].Name != "object_counts" {
+	// Models are built in order extra < stream_totals after the three it
+	// needs; those three were built, the rest not.
+	if res == nil || len(res.Models) != 3 || res.Models[2].Name != "object_counts" {
 		t.Errorf("partial result %+v", res)
 	}
 	checkRows(t, ctx, pool, `SELECT n, to_regclass('analytics.extra__new') IS NULL FROM analytics.extra`, []string{"9|true"})

@@ -10,12 +10,15 @@ import (
 type segKind int
 
 const (
-	segText   segKind = iota // literal SQL
-	segRef                   // {{ ref('model') }}
-	segSource                // {{ source('sightline','table') }}
-	segThis                  // {{ this }}
-	segVar                   // {{ var('name', default) }}
-	segConfig                // {{ config(...) }}: renders to nothing
+	segText      segKind = iota // literal SQL
+	segRef                      // {{ ref('model') }}
+	segSource                   // {{ source('sightline','table') }}
+	segThis                     // {{ this }}
+	segVar                      // {{ var('name', default) }}
+	segConfig                   // {{ config(...) }}: renders to nothing
+	segIncr                     // {{ is_incremental() }}: true or false
+	segWatermark                // {{ watermark() }}: a timestamptz literal
+	segTest                     // {{ test('kind', ...) }}: renders to nothing
 )
 
 // segment is one piece of a template; templates are parsed once at load so
@@ -25,6 +28,7 @@ type segment struct {
 	text   string // text: the SQL; ref: model; source: table; var: name
 	def    string // var: the default, literal SQL
 	hasDef bool
+	test   testDecl // test: the declaration
 }
 
 var exprRE = regexp.MustCompile(`(?s)\{\{(.*?)\}\}`)
@@ -89,6 +93,14 @@ func parseExpr(s string) (segment, map[string]string, error) {
 	if len(toks) == 1 && toks[0].kind == tokIdent && toks[0].val == "this" {
 		return segment{kind: segThis}, nil, nil
 	}
+	if len(toks) == 3 && toks[0].kind == tokIdent && toks[1].kind == '(' && toks[2].kind == ')' {
+		switch toks[0].val {
+		case "is_incremental":
+			return segment{kind: segIncr}, nil, nil
+		case "watermark":
+			return segment{kind: segWatermark}, nil, nil
+		}
+	}
 	if len(toks) < 3 || toks[0].kind != tokIdent || toks[1].kind != '(' || toks[len(toks)-1].kind != ')' {
 		return segment{}, nil, fmt.Errorf("expected this or a call such as ref('model')")
 	}
@@ -138,6 +150,12 @@ func parseExpr(s string) (segment, map[string]string, error) {
 			seg.def, seg.hasDef = args[1].val, true
 		}
 		return seg, nil, nil
+	case "test":
+		d, err := parseTestArgs(args)
+		if err != nil {
+			return segment{}, nil, err
+		}
+		return segment{kind: segTest, test: d}, nil, nil
 	case "config":
 		kw := map[string]string{}
 		for _, a := range args {
@@ -151,7 +169,7 @@ func parseExpr(s string) (segment, map[string]string, error) {
 		}
 		return segment{kind: segConfig}, kw, nil
 	default:
-		return segment{}, nil, fmt.Errorf("unknown function %s() (known: ref, source, var, config, this)", fn)
+		return segment{}, nil, fmt.Errorf("unknown function %s() (known: ref, source, var, config, test, is_incremental, watermark, this)", fn)
 	}
 }
 

@@ -1,31 +1,45 @@
-{{ config(materialized='table') }}
--- Per stream, object and time bucket. frames counts every analysed frame of
--- the stream in the bucket (with or without detections), so avg_per_frame
--- has the right denominator. Only objects seen in a bucket get a row.
-WITH frame_buckets AS (
-    SELECT
+{{ config(materialized='incremental', unique_key='stream_id, object, bucket',
+          partition_by='stream_id, bucket', lookback='1m') }}
+{{ test('unique', 'stream_id, object, bucket') }}
+{{ test('not_null', 'stream_id, object, bucket, frames, objects, avg_per_frame, max_per_frame') }}
+{{ test('expression', 'objects > 0 AND max_per_frame <= objects AND objects <= frames * max_per_frame') }}
+{{ test('relationships', 'stream_id', to='stream_buckets', field='stream_id') }}
+-- Per stream, object and time bucket: frames analysed in the bucket (all of
+-- them, with or without detections, so avg_per_frame has the right
+-- denominator), objects seen, and the average and maximum per frame. Only
+-- objects seen in a bucket get a row.
+--
+-- Incremental: the buckets that frames written since the last run fall in
+-- are replaced whole. A changed bucket with no objects left yields one row
+-- with object NULL, which deletes the bucket's old rows and is not stored.
+WITH changed AS (
+    SELECT DISTINCT
         stream_id,
-        date_bin({{ var('bucket', "'1 minute'") }}::interval, ts, timestamptz '1970-01-01 00:00:00+00') AS bucket,
-        count(*)::bigint AS frames
+        date_bin({{ var('bucket', "'1 minute'") }}::interval, ts, timestamptz '1970-01-01 00:00:00+00') AS bucket
     FROM {{ source('sightline', 'frames') }}
-    GROUP BY 1, 2
+    WHERE inserted_at >= {{ watermark() }}
 ), object_buckets AS (
     SELECT
-        stream_id,
-        class_name AS object,
-        date_bin({{ var('bucket', "'1 minute'") }}::interval, ts, timestamptz '1970-01-01 00:00:00+00') AS bucket,
-        sum(n)::bigint AS objects,
-        max(n)::bigint AS max_per_frame
-    FROM {{ ref('frame_object_counts') }}
+        o.stream_id,
+        o.class_name AS object,
+        date_bin({{ var('bucket', "'1 minute'") }}::interval, o.ts, timestamptz '1970-01-01 00:00:00+00') AS bucket,
+        sum(o.n)::bigint AS objects,
+        max(o.n)::bigint AS max_per_frame
+    FROM {{ ref('frame_object_counts') }} o
+    WHERE NOT {{ is_incremental() }} OR EXISTS (
+        SELECT 1 FROM changed c
+        WHERE c.stream_id = o.stream_id AND o.ts >= c.bucket
+          AND o.ts < c.bucket + {{ var('bucket', "'1 minute'") }}::interval)
     GROUP BY 1, 2, 3
 )
 SELECT
-    o.stream_id,
+    b.stream_id,
     o.object,
-    o.bucket,
-    f.frames,
+    b.bucket,
+    b.frames,
     o.objects,
-    o.objects::double precision / f.frames AS avg_per_frame,
+    o.objects::double precision / b.frames AS avg_per_frame,
     o.max_per_frame
-FROM object_buckets o
-JOIN frame_buckets f USING (stream_id, bucket)
+FROM {{ ref('stream_buckets') }} b
+LEFT JOIN object_buckets o ON o.stream_id = b.stream_id AND o.bucket = b.bucket
+WHERE NOT {{ is_incremental() }} OR (b.stream_id, b.bucket) IN (SELECT stream_id, bucket FROM changed)

@@ -1,30 +1,30 @@
-{{ config(materialized='table') }}
+{{ config(materialized='table', unique_key='stream_id, object') }}
+{{ test('unique', 'stream_id, object') }}
+{{ test('unique', 'stream_id, rank') }}
+{{ test('not_null', 'stream_id, object, frames, objects, avg_per_frame, max_per_frame, rank') }}
+{{ test('relationships', 'stream_id', to='stream_totals', field='stream_id') }}
 -- Per stream, its objects ranked by how many appear per analysed frame
 -- (frames without detections count in the denominator). rank 1 is the
 -- highest avg_per_frame; ties go to the object name.
-WITH stream_frames AS (
-    SELECT stream_id, count(*)::bigint AS frames
-    FROM {{ source('sightline', 'frames') }}
-    GROUP BY stream_id
-), stream_objects AS (
+WITH objects AS (
     SELECT
         stream_id,
-        class_name AS object,
-        sum(n)::bigint AS objects,
-        max(n)::bigint AS max_per_frame
-    FROM {{ ref('frame_object_counts') }}
-    GROUP BY stream_id, class_name
+        object,
+        sum(objects)::bigint AS objects,
+        max(max_per_frame)::bigint AS max_per_frame
+    FROM {{ ref('object_counts') }}
+    GROUP BY stream_id, object
 )
 SELECT
     o.stream_id,
     o.object,
-    s.frames,
+    t.frames,
     o.objects,
-    o.objects::double precision / s.frames AS avg_per_frame,
+    o.objects::double precision / t.frames AS avg_per_frame,
     o.max_per_frame,
     row_number() OVER (
         PARTITION BY o.stream_id
-        ORDER BY o.objects::double precision / s.frames DESC, o.object COLLATE "C"
+        ORDER BY o.objects::double precision / t.frames DESC, o.object COLLATE "C"
     ) AS rank
-FROM stream_objects o
-JOIN stream_frames s USING (stream_id)
+FROM objects o
+JOIN {{ ref('stream_totals') }} t USING (stream_id)

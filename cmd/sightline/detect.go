@@ -56,6 +56,7 @@ func runDetect(ctx context.Context, args []string, stdout io.Writer) error {
 	// Rounded so that -h shows 0.3 rather than the float32 widening.
 	score := fs.Float64("score", math.Round(float64(detector.DefaultScoreThreshold)*1e6)/1e6, "minimum detection score")
 	asJSON := fs.Bool("json", false, "print one JSON object per frame")
+	annotateDir := fs.String("annotate", "", "also write each analysed frame with its boxes drawn as `DIR`/frame_%06d.jpg (DIR/<input name>/... for several inputs)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,6 +66,10 @@ func runDetect(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if *every < 1 {
 		return fmt.Errorf("--every %d: must be at least 1", *every)
+	}
+	outDirs, err := annotateDirs(*annotateDir, fs.Args())
+	if err != nil {
+		return err
 	}
 	if *score <= 0 || *score >= 1 {
 		return fmt.Errorf("--score %v: must be between 0 and 1", *score)
@@ -76,7 +81,12 @@ func runDetect(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer det.Close()
 
-	emit := func(source string, frame int, dets []detector.Detection) error {
+	emit := func(source string, frame int, img gocv.Mat, dets []detector.Detection) error {
+		if dir := outDirs[source]; dir != "" {
+			if err := writeAnnotated(dir, frame, img, dets); err != nil {
+				return err
+			}
+		}
 		if *asJSON {
 			return writeJSONLine(stdout, source, frame, dets)
 		}
@@ -104,7 +114,7 @@ func runDetect(ctx context.Context, args []string, stdout io.Writer) error {
 	return errors.Join(errs...)
 }
 
-type emitFunc func(source string, frame int, dets []detector.Detection) error
+type emitFunc func(source string, frame int, img gocv.Mat, dets []detector.Detection) error
 
 func detectImage(det *detector.Detector, path string, emit emitFunc) error {
 	// imread only says "empty"; stat first so a missing file says so.
@@ -120,7 +130,7 @@ func detectImage(det *detector.Detector, path string, emit emitFunc) error {
 	if err != nil {
 		return fmt.Errorf("detect %s: %w", path, err)
 	}
-	return emit(path, 0, dets)
+	return emit(path, 0, img, dets)
 }
 
 func detectVideo(ctx context.Context, det *detector.Detector, path string, every int, emit emitFunc) error {
@@ -153,7 +163,7 @@ func detectVideo(ctx context.Context, det *detector.Detector, path string, every
 		if err != nil {
 			return fmt.Errorf("detect %s frame %d: %w", path, idx, err)
 		}
-		if err := emit(path, idx, dets); err != nil {
+		if err := emit(path, idx, frame, dets); err != nil {
 			return err
 		}
 		// Grab without decoding to BGR is cheaper for the unsampled frames.

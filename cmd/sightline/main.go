@@ -33,7 +33,8 @@ commands:
   migrate   apply database migrations
   rollup    run the rollup models now
   capture   capture a source now and follow its progress (Ctrl-C: cancel or leave running)
-  detect    detect objects in images or videos and print them
+  detect    detect objects in images or videos and print them (--annotate DIR: also write the frames with boxes)
+  frame     fetch a stored frame from the API as a JPEG, optionally with its detections drawn
   demo      register the sample video, capture it through the API and print its rankings
   schedule  recurring captures as Temporal schedules: create, list, describe, pause, unpause, trigger, delete
 
@@ -113,6 +114,8 @@ func run(ctx context.Context, cmd string, args []string, stdout io.Writer, log *
 		return runDemo(ctx, cfg, args, stdout)
 	case "schedule":
 		return runSchedule(ctx, cfg, args, stdout)
+	case "frame":
+		return runFrame(ctx, cfg, args, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -271,10 +271,17 @@ func (p *Project) addTests(custom map[string]*customTest) error {
 			return err
 		}
 	}
-	// Run order: after their model, in build order, then by name.
+	// Run order: after their model, in build order; a model's own tests
+	// before custom ones; then by name.
 	slices.SortStableFunc(p.tests, func(a, b *Test) int {
 		if d := pos[a.Model] - pos[b.Model]; d != 0 {
 			return d
+		}
+		if (a.custom == nil) != (b.custom == nil) {
+			if a.custom == nil {
+				return -1
+			}
+			return 1
 		}
 		return strings.Compare(a.Name, b.Name)
 	})

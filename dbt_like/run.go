@@ -159,7 +159,9 @@ func logTest(log *slog.Logger, tr TestResult) {
 }
 
 // testsAfter maps each selected model to the tests to run after it: the
-// tests that read a selected model, after the last of those in build order.
+// tests whose models are all selected, after the last of those in build
+// order. A test that also reads a model left out of the run could compare
+// fresh rows with stale ones, so it waits for a run that builds both.
 func (p *Project) testsAfter(names []string) map[string][]*Test {
 	pos := map[string]int{}
 	for i, n := range names {
@@ -169,7 +171,12 @@ func (p *Project) testsAfter(names []string) map[string][]*Test {
 	for _, t := range p.tests {
 		owner := ""
 		for _, d := range t.Deps {
-			if i, ok := pos[d]; ok && (owner == "" || i > pos[owner]) {
+			i, ok := pos[d]
+			if !ok {
+				owner = ""
+				break
+			}
+			if owner == "" || i > pos[owner] {
 				owner = d
 			}
 		}

@@ -33,11 +33,11 @@ func runFrame(ctx context.Context, cfg config.Config, args []string, stdout io.W
 		fmt.Fprintln(fs.Output(), "usage: sightline frame --capture ID --index N [--annotated [--min-score S] [--classes a,b]] -o FILE.jpg")
 		fs.PrintDefaults()
 	}
-	apiURL := fs.String("api", "http://"+cfg.APIAddress, "Sightline API base URL (default from SIGHTLINE_API_ADDR)")
+	apiURL := fs.String("api", "http://"+cfg.APIAddress, "Sightline API base URL (from SIGHTLINE_API_ADDR)")
 	capture := fs.String("capture", "", "capture id (required)")
 	index := fs.Int("index", -1, "frame index in the source (required)")
 	annotated := fs.Bool("annotated", false, "draw the frame's detections on it")
-	minScore := fs.Float64("min-score", -1, "with --annotated, leave out detections scoring below this (default: the API's, 0.3)")
+	minScore := fs.Float64("min-score", -1, "with --annotated, leave out detections scoring below this (-1: the API's default, 0.3)")
 	classes := fs.String("classes", "", "with --annotated, draw only these classes (comma-separated)")
 	out := fs.String("o", "", "output file, or - for standard output (required)")
 	if err := fs.Parse(args); err != nil {

@@ -10,6 +10,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"sort"
 
 	"gocv.io/x/gocv"
 
@@ -101,6 +102,7 @@ type placed struct {
 	textOrg image.Point     // bottom-left of the text
 	text    string
 	color   color.RGBA
+	score   float32
 }
 
 // place clips a detection's box to a width x height image and puts its label
@@ -122,6 +124,7 @@ func place(width, height int, st style, d detector.Detection) (p placed, ok bool
 	}
 	p.box = image.Rect(x1, y1, x2+1, y2+1)
 	p.text = Label(d)
+	p.score = d.Score
 	p.color = ClassColor(d.ClassID)
 
 	size, baseline := gocv.GetTextSizeWithBaseline(p.text, font, st.fontScale, st.textThick)
@@ -146,7 +149,9 @@ func clamp(v, lo, hi int) int { return max(lo, min(v, hi)) }
 
 // Draw draws dets onto img, a BGR image (as decoded from a JPEG), in place.
 // Boxes are clipped to the image; boxes wholly outside it are skipped. All
-// boxes are drawn before any label so no box line crosses a label.
+// boxes are drawn before any label so no box line crosses a label, and labels
+// go from the least to the most confident, so where labels overlap the most
+// confident one is on top.
 func Draw(img *gocv.Mat, dets []detector.Detection) error {
 	if img == nil || img.Empty() {
 		return errors.New("annotate: empty image")
@@ -167,6 +172,7 @@ func Draw(img *gocv.Mat, dets []detector.Detection) error {
 	for _, p := range ps {
 		gocv.RectangleWithParams(img, lastPixel(p.box), p.color, st.line, gocv.Line8, 0)
 	}
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].score < ps[j].score })
 	for _, p := range ps {
 		gocv.RectangleWithParams(img, lastPixel(p.label), p.color, -1, gocv.Line8, 0) // negative thickness fills
 		gocv.PutTextWithParams(img, p.text, p.textOrg, font, st.fontScale, textColor(p.color), st.textThick, gocv.LineAA, false)

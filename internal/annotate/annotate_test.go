@@ -259,3 +259,16 @@ func TestJPEGOnRealPhoto(t *testing.T) {
 }
 
 func colorDist(a, b color.RGBA) int { return absDiff(a.R, b.R) + absDiff(a.G, b.G) + absDiff(a.B, b.B) }
+
+func TestMostConfidentLabelOnTop(t *testing.T) {
+	img := canvas(t, 640, 480)
+	person, car := det(0, "person", 0.4, 100, 100, 200, 200), det(2, "car", 0.9, 100, 100, 200, 200)
+	// The confident car comes first, so drawing in input order would bury it.
+	if err := Draw(&img, []detector.Detection{car, person}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := place(640, 480, styleFor(640, 480), car)
+	if got := at(img, p.label.Min.X, p.label.Min.Y); got != ClassColor(2) {
+		t.Errorf("overlapping labels: corner pixel %v, want the car's colour %v on top", got, ClassColor(2))
+	}
+}

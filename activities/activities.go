@@ -27,7 +27,7 @@ import (
 type Activities struct {
 	DB        *pgxpool.Pool
 	Store     *objstore.Store
-	Detectors *detector.Pool
+	Detectors *detector.Models
 	Rollup    *dbtlike.Project
 	// Sources resolves capture sources (default: any source is allowed).
 	Sources source.Resolver
@@ -53,11 +53,15 @@ type BeginCaptureInput struct {
 	EveryMS     int       `json:"every_ms"`
 	ChunkFrames int       `json:"chunk_frames"`
 	StartedAt   time.Time `json:"started_at"`
+	// Detect overrides the stream's detection settings when not nil.
+	Detect *detector.Config `json:"detect,omitempty"`
 }
 
-// BeginCaptureResult tells the workflow which source to read.
+// BeginCaptureResult tells the workflow which source to read and how to
+// detect: the capture's own settings, else the stream's.
 type BeginCaptureResult struct {
-	Source string `json:"source"`
+	Source string           `json:"source"`
+	Detect *detector.Config `json:"detect,omitempty"`
 }
 
 // ErrUnknownStream is returned when a capture names a stream that is not
@@ -77,7 +81,8 @@ func (a *Activities) BeginCapture(ctx context.Context, in BeginCaptureInput) (Be
 			}
 		}
 		var registered string
-		err := tx.QueryRow(ctx, `SELECT source FROM streams WHERE id = $1`, in.StreamID).Scan(&registered)
+		var detect detector.Config
+		err := tx.QueryRow(ctx, `SELECT source, detect FROM streams WHERE id = $1`, in.StreamID).Scan(&registered, &detect)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("stream %q: %w: register it or pass a source", in.StreamID, ErrUnknownStream)
 		}
@@ -87,6 +92,10 @@ func (a *Activities) BeginCapture(ctx context.Context, in BeginCaptureInput) (Be
 		res.Source = in.Source
 		if res.Source == "" {
 			res.Source = registered
+		}
+		res.Detect = in.Detect
+		if res.Detect == nil && (detect.Model != "" || detect.Filter != nil) {
+			res.Detect = &detect
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO captures (id, stream_id, source, every_ms, chunk_frames, started_at)
 			VALUES ($1, $2, $3, $4, $5, $6)

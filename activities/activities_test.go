@@ -28,7 +28,7 @@ func newActs(t *testing.T) *Activities {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dets, err := detector.NewPool(detector.Options{}, 1)
+	dets, err := detector.NewModels(nil, detector.Options{}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

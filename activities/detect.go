@@ -2,7 +2,10 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,6 +14,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline-video/sightline/internal/chunk"
+	"github.com/sightline-video/sightline/internal/detector"
 )
 
 // DetectInput names one chunk to analyse.
@@ -19,6 +23,10 @@ type DetectInput struct {
 	StreamID  string    `json:"stream_id"`
 	Chunk     ChunkRef  `json:"chunk"`
 	StartedAt time.Time `json:"started_at"` // capture start: frame time = StartedAt + pts
+	// Model is a registry name; empty means the worker's default model.
+	Model string `json:"model,omitempty"`
+	// Filter keeps only some classes, with per-class minimum scores.
+	Filter *detector.Filter `json:"filter,omitempty"`
 }
 
 // DetectResult summarises what a chunk held.
@@ -32,6 +40,21 @@ type DetectResult struct {
 // replaced in one transaction, so a retry leaves exactly one copy.
 func (a *Activities) DetectChunk(ctx context.Context, in DetectInput) (DetectResult, error) {
 	what := fmt.Sprintf("detect capture %s chunk %d", in.CaptureID, in.Chunk.Seq)
+	pool, err := a.Detectors.Pool(in.Model)
+	if err != nil {
+		if errors.Is(err, detector.ErrPoolClosed) {
+			return DetectResult{}, fmt.Errorf("%s: %w", what, err)
+		}
+		// A missing or broken model file fails this capture with an error
+		// naming it; the worker goes on serving other models.
+		return DetectResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %v", what, err), "BadModel", err)
+	}
+	if in.Filter != nil {
+		if err := in.Filter.Validate(pool.Classes()); err != nil {
+			return DetectResult{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("%s: model %s: %v", what, pool.Model().Name, err), "BadFilter", err)
+		}
+	}
 	data, err := a.Store.Get(ctx, in.Chunk.Key)
 	if err != nil {
 		return DetectResult{}, fmt.Errorf("%s: %w", what, err)
@@ -45,35 +68,25 @@ func (a *Activities) DetectChunk(ctx context.Context, in DetectInput) (DetectRes
 			fmt.Sprintf("%s: chunk %s holds %d frames, want %d", what, in.Chunk.Key, len(frames), in.Chunk.Frames), "BadChunk", nil)
 	}
 
-	det, err := a.Detectors.Get(ctx)
+	results, err := detectFrames(ctx, pool, frames, in.Filter)
 	if err != nil {
+		var bad *badFrameError
+		if errors.As(err, &bad) {
+			return DetectResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %v", what, err), "BadChunk", err)
+		}
 		return DetectResult{}, fmt.Errorf("%s: %w", what, err)
 	}
-	defer a.Detectors.Put(det)
-	model := det.ModelName()
-
+	model := pool.Model().Name
 	var frameRows, detRows [][]any
 	for i, f := range frames {
-		img, err := gocv.IMDecode(f.JPEG, gocv.IMReadColor)
-		if err != nil || img.Empty() {
-			img.Close()
-			return DetectResult{}, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("%s: frame %d is not a decodable JPEG", what, f.Index), "BadChunk", err)
-		}
-		dets, err := det.Detect(img)
-		width, height := img.Cols(), img.Rows()
-		img.Close()
-		if err != nil {
-			return DetectResult{}, fmt.Errorf("%s: frame %d: %w", what, f.Index, err)
-		}
+		r := results[i]
 		ts := in.StartedAt.Add(time.Duration(f.PTSms) * time.Millisecond)
 		frameRows = append(frameRows, []any{in.CaptureID, f.Index, in.StreamID, in.Chunk.Seq, f.PTSms, ts,
-			width, height, len(dets), model})
-		for j, d := range dets {
+			r.width, r.height, len(r.dets), model})
+		for j, d := range r.dets {
 			detRows = append(detRows, []any{in.CaptureID, f.Index, int16(j), in.StreamID, ts, int16(d.ClassID),
 				d.Class, d.Score, d.Box[0], d.Box[1], d.Box[2], d.Box[3]})
 		}
-		activity.RecordHeartbeat(ctx, i)
 	}
 
 	err = pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
@@ -99,4 +112,125 @@ func (a *Activities) DetectChunk(ctx context.Context, in DetectInput) (DetectRes
 		return DetectResult{}, fmt.Errorf("%s: %w", what, err)
 	}
 	return DetectResult{Frames: len(frames), Detections: len(detRows)}, nil
+}
+
+// frameResult is what detection found in one frame.
+type frameResult struct {
+	width, height int
+	dets          []detector.Detection
+}
+
+// badFrameError is a frame that is not a decodable JPEG: retrying cannot help.
+type badFrameError struct{ index int }
+
+func (e *badFrameError) Error() string {
+	return fmt.Sprintf("frame %d is not a decodable JPEG", e.index)
+}
+
+// detectFrames runs the pool's model over the frames. One goroutine decodes
+// the JPEGs, a batch at a time, while detectors run on the batches already
+// decoded: the first detector the pool hands out (waiting for it if need
+// be) plus any others idle right now, so a lone chunk uses every network
+// (each on its own core) and concurrent chunks share them.
+func detectFrames(ctx context.Context, pool *detector.Pool, frames []chunk.Frame, f *detector.Filter) ([]frameResult, error) {
+	first, err := pool.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dets := []*detector.Detector{first}
+	for len(dets) < pool.Size() {
+		d, err := pool.TryGet()
+		if err != nil || d == nil {
+			break
+		}
+		dets = append(dets, d)
+	}
+	defer func() {
+		for _, d := range dets {
+			d.Release()
+		}
+	}()
+	batch := first.Batch()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type job struct {
+		start int
+		imgs  []gocv.Mat
+	}
+	jobs := make(chan job, len(dets))
+	results := make([]frameResult, len(frames))
+	errs := make(chan error, len(dets)+1)
+	go func() {
+		defer close(jobs)
+		for start := 0; start < len(frames); start += batch {
+			j := job{start: start}
+			for _, fr := range frames[start:min(start+batch, len(frames))] {
+				img, err := gocv.IMDecode(fr.JPEG, gocv.IMReadColor)
+				if err != nil || img.Empty() {
+					img.Close()
+					closeMats(j.imgs)
+					errs <- &badFrameError{index: fr.Index}
+					return
+				}
+				j.imgs = append(j.imgs, img)
+			}
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				closeMats(j.imgs)
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	var done atomic.Int64
+	for _, d := range dets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if ctx.Err() == nil {
+					out, err := d.DetectBatch(j.imgs, f)
+					if err != nil {
+						errs <- fmt.Errorf("frame %d: %w", frames[j.start].Index, err)
+						cancel()
+					}
+					for i, img := range j.imgs {
+						if err == nil {
+							results[j.start+i] = frameResult{width: img.Cols(), height: img.Rows(), dets: out[i]}
+						}
+					}
+					done.Add(int64(len(j.imgs)))
+				}
+				closeMats(j.imgs)
+			}
+		}()
+	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-finished:
+			select {
+			case err := <-errs:
+				return nil, err
+			default:
+			}
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			return results, nil
+		case <-tick.C:
+			activity.RecordHeartbeat(ctx, done.Load())
+		}
+	}
+}
+
+func closeMats(ms []gocv.Mat) {
+	for _, m := range ms {
+		m.Close()
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/sightline-video/sightline/internal/config"
+	"github.com/sightline-video/sightline/internal/detector"
 	"github.com/sightline-video/sightline/internal/objstore"
 	"github.com/sightline-video/sightline/internal/source"
 )
@@ -41,11 +42,19 @@ type Deps struct {
 	SourcePolicy source.Policy
 	// Store holds the captured chunks, for GET /captures/{id}/frames/{index}.
 	Store *objstore.Store
-	Log   *slog.Logger
+	// Models checks the models and class filters that streams and captures
+	// ask for; nil means the built-in models.
+	Models *detector.Registry
+	// GPUDetectTaskQueue is where captures asking for "gpu" send detection
+	// (workers started with --gpu); default config.DefaultGPUDetectQueue.
+	GPUDetectTaskQueue string
+	Log                *slog.Logger
 }
 
 // Server is the HTTP API. Build it with New.
 type Server struct {
+	models          *detector.Registry
+	gpuDetectQueue  string
 	db              *pgxpool.Pool
 	temporal        client.Client
 	taskQueue       string
@@ -75,6 +84,8 @@ func New(deps Deps) *Server {
 		detectTaskQueue: deps.DetectTaskQueue,
 		sourcePolicy:    deps.SourcePolicy,
 		store:           deps.Store,
+		models:          deps.Models,
+		gpuDetectQueue:  deps.GPUDetectTaskQueue,
 		log:             deps.Log,
 		probeTimeout:    3 * time.Second,
 		rpcTimeout:      10 * time.Second,
@@ -85,6 +96,12 @@ func New(deps Deps) *Server {
 	}
 	if s.detectTaskQueue == "" {
 		s.detectTaskQueue = config.DefaultDetectTaskQueue
+	}
+	if s.gpuDetectQueue == "" {
+		s.gpuDetectQueue = config.DefaultGPUDetectQueue
+	}
+	if s.models == nil {
+		s.models, _ = detector.NewRegistry("") // the built-ins cannot fail
 	}
 	if s.log == nil {
 		s.log = slog.Default()

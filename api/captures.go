@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/sightline-video/sightline/internal/detector"
 	"github.com/sightline-video/sightline/workflows"
 )
 
@@ -25,6 +26,10 @@ type CaptureRequest struct {
 	MaxFrames         int  `json:"max_frames"`
 	DetectConcurrency int  `json:"detect_concurrency"`
 	SkipRollup        bool `json:"skip_rollup"`
+	// Detect overrides the stream's detection settings for this capture.
+	Detect *detector.Config `json:"detect"`
+	// GPU sends detection to the GPU workers' task queue.
+	GPU bool `json:"gpu"`
 }
 
 // CaptureStarted answers POST /streams/{id}/captures.
@@ -48,6 +53,15 @@ func (s *Server) startCapture(c echo.Context) error {
 	if req.EveryMS < 0 || req.ChunkFrames < 0 || req.MaxFrames < 0 || req.DetectConcurrency < 0 {
 		return badRequest("every_ms, chunk_frames, max_frames and detect_concurrency must not be negative")
 	}
+	if req.Detect != nil {
+		if err := req.Detect.Validate(s.models); err != nil {
+			return badRequest("detect: %v", err)
+		}
+	}
+	queue := s.detectTaskQueue
+	if req.GPU {
+		queue = s.gpuDetectQueue
+	}
 	// Fill the defaults here so the input shown in the Temporal UI is explicit.
 	if req.ChunkFrames == 0 {
 		req.ChunkFrames = workflows.DefaultChunkFrames
@@ -62,8 +76,9 @@ func (s *Server) startCapture(c echo.Context) error {
 		ChunkFrames:       req.ChunkFrames,
 		MaxFrames:         req.MaxFrames,
 		DetectConcurrency: req.DetectConcurrency,
-		DetectTaskQueue:   s.detectTaskQueue,
+		DetectTaskQueue:   queue,
 		SkipRollup:        req.SkipRollup,
+		Detect:            req.Detect,
 	}
 	id := workflows.NewCaptureID(st.ID, time.Now())
 	tctx, cancel := context.WithTimeout(ctx, s.rpcTimeout)

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
 	"github.com/labstack/echo/v4"
+	"github.com/sightline-video/sightline/internal/detector"
 
 	"github.com/sightline-video/sightline/internal/source"
 )
@@ -25,6 +27,7 @@ type Stream struct {
 	Name        string          `json:"name"`
 	Source      string          `json:"source"`
 	Metadata    json.RawMessage `json:"metadata"`
+	Detect      detector.Config `json:"detect"`
 	CreatedAt   time.Time       `json:"created_at"`
 	UpdatedAt   time.Time       `json:"updated_at"`
 	LastCapture *CaptureSummary `json:"last_capture,omitempty"`
@@ -41,7 +44,7 @@ type CaptureSummary struct {
 
 // streamSelect lists streams with their newest capture, if any.
 const streamSelect = `
-SELECT s.id, s.name, s.source, s.metadata, s.created_at, s.updated_at,
+SELECT s.id, s.name, s.source, s.metadata, s.detect, s.created_at, s.updated_at,
        c.id, c.status, c.started_at, c.finished_at, c.frames_captured
 FROM streams s
 LEFT JOIN LATERAL (
@@ -60,7 +63,7 @@ func scanStream(row pgx.Row) (Stream, error) {
 		finished *time.Time
 		frames   *int
 	)
-	if err := row.Scan(&st.ID, &st.Name, &st.Source, &meta, &st.CreatedAt, &st.UpdatedAt,
+	if err := row.Scan(&st.ID, &st.Name, &st.Source, &meta, &st.Detect, &st.CreatedAt, &st.UpdatedAt,
 		&capID, &capState, &started, &finished, &frames); err != nil {
 		return st, err
 	}
@@ -122,6 +125,8 @@ type StreamRequest struct {
 	Name     string          `json:"name"`     // default: the id
 	Source   string          `json:"source"`   // file path or URL the capture reads
 	Metadata json.RawMessage `json:"metadata"` // any JSON object; default {}
+	// Detect is the model and class filter its captures use by default.
+	Detect detector.Config `json:"detect"`
 }
 
 func (r *StreamRequest) validate() error {
@@ -158,6 +163,9 @@ func (s *Server) putStream(c echo.Context) error {
 	if err := req.validate(); err != nil {
 		return err
 	}
+	if err := req.Detect.Validate(s.models); err != nil {
+		return badRequest("detect: %v", err)
+	}
 	ctx := c.Request().Context()
 	if err := s.checkSource(ctx, req.Source); err != nil {
 		return err
@@ -165,10 +173,11 @@ func (s *Server) putStream(c echo.Context) error {
 	// xmax is 0 only on a row this statement inserted, which tells create from update.
 	var inserted bool
 	err := s.db.QueryRow(ctx, `
-INSERT INTO streams (id, name, source, metadata) VALUES ($1, $2, $3, $4::jsonb)
+INSERT INTO streams (id, name, source, metadata, detect) VALUES ($1, $2, $3, $4::jsonb, $5)
 ON CONFLICT (id) DO UPDATE
-SET name = EXCLUDED.name, source = EXCLUDED.source, metadata = EXCLUDED.metadata, updated_at = now()
-RETURNING xmax = 0`, req.ID, req.Name, req.Source, string(req.Metadata)).Scan(&inserted)
+SET name = EXCLUDED.name, source = EXCLUDED.source, metadata = EXCLUDED.metadata,
+    detect = EXCLUDED.detect, updated_at = now()
+RETURNING xmax = 0`, req.ID, req.Name, req.Source, string(req.Metadata), req.Detect).Scan(&inserted)
 	if err != nil {
 		return dbError("saving stream "+req.ID, err)
 	}

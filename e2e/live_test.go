@@ -39,7 +39,7 @@ func newLiveStack(t testing.TB, resolver source.Resolver) *liveStack {
 	t.Helper()
 	pool, _ := testenv.DB(t)
 	tc := testenv.Temporal(t)
-	dets, err := detector.NewPool(detector.Options{}, 2)
+	dets, err := detector.NewModels(nil, detector.Options{}, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,6 @@
-// Package models embeds the default object-detection model shipped with
-// Sightline so that the binary works without any external files.
+// Package models embeds the object-detection models shipped with Sightline
+// (YOLOX-Nano, the default, and PP-PicoDet-S) so that the binary works
+// without any external files.
 package models
 
 import (
@@ -15,6 +16,15 @@ const DefaultName = "yolox_nano_416_coco"
 //
 //go:embed yolox_nano_416_coco.onnx
 var DefaultONNX []byte
+
+// PicoDetName identifies the embedded PP-PicoDet-S model.
+const PicoDetName = "picodet_s_416_coco"
+
+// PicoDetONNX is PP-PicoDet-S 416x416 COCO (PaddleDetection, Apache-2.0),
+// re-encoded to opset 10 for OpenCV 4.6 with the weights untouched; see NOTICE.
+//
+//go:embed picodet_s_416_coco_opset10.onnx
+var PicoDetONNX []byte
 
 //go:embed coco.names
 var cocoNames string

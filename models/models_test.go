@@ -6,13 +6,23 @@ import (
 	"testing"
 )
 
-// The embedded model must be the unmodified upstream file recorded in NOTICE.
-const defaultSHA256 = "695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14"
+// The embedded models must be the files recorded in NOTICE.
+const (
+	defaultSHA256 = "695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14"
+	picoDetSHA256 = "62690797c3a897516d37cc93781793cc3755106ed936daecf2cdd31ae60c0dae"
+)
 
 func TestDefaultONNXChecksum(t *testing.T) {
 	sum := sha256.Sum256(DefaultONNX)
 	if got := hex.EncodeToString(sum[:]); got != defaultSHA256 {
 		t.Fatalf("embedded %s.onnx sha256 = %s, want %s", DefaultName, got, defaultSHA256)
+	}
+}
+
+func TestPicoDetONNXChecksum(t *testing.T) {
+	sum := sha256.Sum256(PicoDetONNX)
+	if got := hex.EncodeToString(sum[:]); got != picoDetSHA256 {
+		t.Fatalf("embedded %s sha256 = %s, want %s", PicoDetName, got, picoDetSHA256)
 	}
 }
 

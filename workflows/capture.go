@@ -14,6 +14,7 @@ import (
 
 	"github.com/sightline-video/sightline/activities"
 	"github.com/sightline-video/sightline/internal/config"
+	"github.com/sightline-video/sightline/internal/detector"
 )
 
 // Defaults for fields a CaptureInput leaves empty.
@@ -36,6 +37,10 @@ type CaptureInput struct {
 	DetectConcurrency int     `json:"detect_concurrency,omitempty"` // detection activities in flight (default 4)
 	DetectTaskQueue   string  `json:"detect_task_queue,omitempty"`  // default "sightline-detect"
 	SkipRollup        bool    `json:"skip_rollup,omitempty"`        // leave the rollup to a later run
+	// Detect chooses the model and filters detections, e.g.
+	// {"model":"picodet_s_416_coco","filter":{"classes":["person","car"]}};
+	// empty: the stream's settings, else the worker's default model.
+	Detect *detector.Config `json:"detect,omitempty"`
 }
 
 // CaptureResult summarises a finished capture.
@@ -113,11 +118,12 @@ func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (CaptureResult, erro
 	var begun activities.BeginCaptureResult
 	err := workflow.ExecuteActivity(short, a.BeginCapture, activities.BeginCaptureInput{
 		CaptureID: res.CaptureID, StreamID: in.StreamID, Source: in.Source, EveryMS: in.EveryMS,
-		ChunkFrames: in.ChunkFrames, StartedAt: startedAt,
+		ChunkFrames: in.ChunkFrames, StartedAt: startedAt, Detect: in.Detect,
 	}).Get(ctx, &begun)
 	if err != nil {
 		return res, fmt.Errorf("begin capture: %w", err)
 	}
+	in.Detect = begun.Detect
 
 	// From here on a failure is recorded on the capture row before the
 	// workflow fails, on a context that survives cancellation.

@@ -47,9 +47,11 @@ func (p *pipeline) launch() {
 		c := p.queue[0]
 		p.queue = p.queue[1:]
 		p.inFlight++
-		f := workflow.ExecuteActivity(p.detCtx, a.DetectChunk, activities.DetectInput{
-			CaptureID: p.captureID, StreamID: p.in.StreamID, Chunk: c, StartedAt: p.startedAt,
-		})
+		in := activities.DetectInput{CaptureID: p.captureID, StreamID: p.in.StreamID, Chunk: c, StartedAt: p.startedAt}
+		if d := p.in.Detect; d != nil {
+			in.Model, in.Filter = d.Model, d.Filter
+		}
+		f := workflow.ExecuteActivity(p.detCtx, a.DetectChunk, in)
 		p.sel.AddFuture(f, func(f workflow.Future) {
 			p.inFlight--
 			var r activities.DetectResult

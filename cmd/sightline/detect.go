@@ -48,13 +48,15 @@ type detectJSON struct {
 func runDetect(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("detect", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: sightline detect [--model F] [--every N] [--score S] [--json] FILE...")
+		fmt.Fprintln(fs.Output(), "usage: sightline detect [--model NAME|FILE.onnx [--layout L]] [--classes a,b] [--every N] [--score S] [--json] FILE...")
 		fs.PrintDefaults()
 	}
-	modelPath := fs.String("model", "", "YOLOX ONNX model file (default: the embedded YOLOX-Nano COCO model)")
+	model := fs.String("model", "", "registry model name ("+strings.Join(mustRegistry().Names(), ", ")+", or one from SIGHTLINE_MODELS_DIR) or an .onnx file (default: the embedded YOLOX-Nano)")
+	layout := fs.String("layout", "yolox", "layout of an .onnx --model: yolox, yolov5, yolov8 or picodet")
+	classes := fs.String("classes", "", "comma-separated class names to keep (default: all)")
 	every := fs.Int("every", 1, "for videos, run on every Nth frame (frame 0, N, 2N, ...)")
 	// Rounded so that -h shows 0.3 rather than the float32 widening.
-	score := fs.Float64("score", math.Round(float64(detector.DefaultScoreThreshold)*1e6)/1e6, "minimum detection score")
+	score := fs.Float64("score", 0, "minimum detection score (default: the model's, 0.3 for YOLOX, 0.4 for PicoDet)")
 	asJSON := fs.Bool("json", false, "print one JSON object per frame")
 	annotateDir := fs.String("annotate", "", "also write each analysed frame with its boxes drawn as `DIR`/frame_%06d.jpg (DIR/<input name>/... for several inputs)")
 	if err := fs.Parse(args); err != nil {
@@ -71,15 +73,37 @@ func runDetect(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *score <= 0 || *score >= 1 {
+	if *score < 0 || *score >= 1 {
 		return fmt.Errorf("--score %v: must be between 0 and 1", *score)
 	}
 
-	det, err := detector.New(detector.Options{ModelPath: *modelPath, ScoreThreshold: float32(*score)})
+	reg, err := detector.RegistryFor(os.Getenv("SIGHTLINE_MODELS_DIR"), *model, detector.Layout(*layout))
+	if err != nil {
+		return err
+	}
+	spec, err := reg.Get("")
+	if err != nil {
+		return err
+	}
+	det, err := detector.New(detector.Options{Model: spec, ScoreThreshold: float32(*score)})
 	if err != nil {
 		return err
 	}
 	defer det.Close()
+	var filter *detector.Filter
+	if *classes != "" {
+		filter = &detector.Filter{Classes: strings.Split(*classes, ",")}
+		if err := filter.Validate(det.Classes()); err != nil {
+			return err
+		}
+	}
+	detect := func(img gocv.Mat) ([]detector.Detection, error) {
+		res, err := det.DetectBatch([]gocv.Mat{img}, filter)
+		if err != nil {
+			return nil, err
+		}
+		return res[0], nil
+	}
 
 	emit := func(source string, frame int, img gocv.Mat, dets []detector.Detection) error {
 		if dir := outDirs[source]; dir != "" {
@@ -103,9 +127,9 @@ func runDetect(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		var err error
 		if imageExts[strings.ToLower(filepath.Ext(path))] {
-			err = detectImage(det, path, emit)
+			err = detectImage(detect, path, emit)
 		} else {
-			err = detectVideo(ctx, det, path, *every, emit)
+			err = detectVideo(ctx, detect, path, *every, emit)
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -114,9 +138,12 @@ func runDetect(ctx context.Context, args []string, stdout io.Writer) error {
 	return errors.Join(errs...)
 }
 
+// detectFunc runs the detector, with the command's filter, on one image.
+type detectFunc func(img gocv.Mat) ([]detector.Detection, error)
+
 type emitFunc func(source string, frame int, img gocv.Mat, dets []detector.Detection) error
 
-func detectImage(det *detector.Detector, path string, emit emitFunc) error {
+func detectImage(detect detectFunc, path string, emit emitFunc) error {
 	// imread only says "empty"; stat first so a missing file says so.
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("detect: %w", err) // *PathError names the file
@@ -126,14 +153,14 @@ func detectImage(det *detector.Detector, path string, emit emitFunc) error {
 	if img.Empty() {
 		return fmt.Errorf("detect %s: cannot decode the image", path)
 	}
-	dets, err := det.Detect(img)
+	dets, err := detect(img)
 	if err != nil {
 		return fmt.Errorf("detect %s: %w", path, err)
 	}
 	return emit(path, 0, img, dets)
 }
 
-func detectVideo(ctx context.Context, det *detector.Detector, path string, every int, emit emitFunc) error {
+func detectVideo(ctx context.Context, detect detectFunc, path string, every int, emit emitFunc) error {
 	spec, err := source.Parse(path)
 	if err != nil {
 		return err // names the file already
@@ -159,7 +186,7 @@ func detectVideo(ctx context.Context, det *detector.Detector, path string, every
 			break
 		}
 		decoded++
-		dets, err := det.Detect(frame)
+		dets, err := detect(frame)
 		if err != nil {
 			return fmt.Errorf("detect %s frame %d: %w", path, idx, err)
 		}
@@ -223,4 +250,13 @@ func summarize(dets []detector.Detection) string {
 
 func round32(v float32, scale float64) float32 {
 	return float32(math.Round(float64(v)*scale) / scale)
+}
+
+// mustRegistry lists the built-in models for the flag help.
+func mustRegistry() *detector.Registry {
+	r, err := detector.NewRegistry("")
+	if err != nil {
+		panic(err)
+	}
+	return r
 }

@@ -28,7 +28,7 @@ const usage = `usage: sightline <command> [flags]
 
 commands:
   dev       run the worker (all task queues) and the HTTP API in one process
-  worker    run a Temporal worker (--roles main,detect)
+  worker    run a Temporal worker (--roles main,detect; --gpu: detect on CUDA from the GPU queue)
   api       serve the HTTP API
   migrate   apply database migrations
   rollup    run the rollup models now
@@ -77,16 +77,17 @@ func run(ctx context.Context, cmd string, args []string, stdout io.Writer, log *
 	cfg := config.FromEnv()
 	switch cmd {
 	case "dev":
-		return runServe(ctx, cfg, log, true, true, nil)
+		return runServe(ctx, cfg, log, true, true, nil, false)
 	case "worker":
 		fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 		roles := fs.String("roles", "main,detect", "task queues to serve: main, detect or both")
+		gpu := fs.Bool("gpu", false, "run detection on OpenCV's CUDA backend and serve the GPU detect task queue (SIGHTLINE_GPU_DETECT_TASK_QUEUE)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
-		return runServe(ctx, cfg, log, true, false, strings.Split(*roles, ","))
+		return runServe(ctx, cfg, log, true, false, strings.Split(*roles, ","), *gpu)
 	case "api":
-		return runServe(ctx, cfg, log, false, true, nil)
+		return runServe(ctx, cfg, log, false, true, nil, false)
 	case "migrate":
 		a, err := app.Open(ctx, cfg, log, app.Needs{})
 		if err != nil {
@@ -124,10 +125,16 @@ func run(ctx context.Context, cmd string, args []string, stdout io.Writer, log *
 	}
 }
 
-// runServe runs a worker, the API, or both, until ctx is done.
-func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, serveWorker, serveAPI bool, roles []string) error {
+// runServe runs a worker, the API, or both, until ctx is done. A gpu worker
+// detects on CUDA and takes detection work from the GPU task queue, so GPU
+// and CPU workers can serve one deployment; captures choose the queue.
+func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, serveWorker, serveAPI bool, roles []string, gpu bool) error {
 	detect := serveWorker && (roles == nil || contains(roles, worker.RoleDetect))
-	a, err := app.Open(ctx, cfg, log, app.Needs{Temporal: true, Store: true, Detectors: detect, Migrate: true})
+	detectQueue := cfg.DetectTaskQueue
+	if gpu {
+		detectQueue = cfg.GPUDetectTaskQueue
+	}
+	a, err := app.Open(ctx, cfg, log, app.Needs{Temporal: true, Store: true, Detectors: detect, GPU: gpu, Migrate: true})
 	if err != nil {
 		return err
 	}
@@ -136,14 +143,15 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, serveWor
 	if serveWorker {
 		g.Go(func() error {
 			return worker.Run(ctx, a.Temporal, a.Acts, worker.Options{
-				TaskQueue: cfg.TaskQueue, DetectTaskQueue: cfg.DetectTaskQueue, Roles: roles,
+				TaskQueue: cfg.TaskQueue, DetectTaskQueue: detectQueue, Roles: roles,
 				DetectConcurrency: app.DetectWorkers(cfg), Log: log,
 			})
 		})
 	}
 	if serveAPI {
 		srv := api.New(api.Deps{DB: a.Acts.DB, Temporal: a.Temporal, TaskQueue: cfg.TaskQueue,
-			DetectTaskQueue: cfg.DetectTaskQueue, SourcePolicy: cfg.SourcePolicy(), Store: a.Acts.Store, Log: log})
+			DetectTaskQueue: cfg.DetectTaskQueue, SourcePolicy: cfg.SourcePolicy(), Store: a.Acts.Store,
+			Models: a.Models, GPUDetectTaskQueue: cfg.GPUDetectTaskQueue, Log: log})
 		g.Go(func() error { return srv.Start(ctx, cfg.APIAddress) })
 	}
 	return g.Wait()

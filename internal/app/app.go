@@ -29,6 +29,7 @@ type App struct {
 	closers  []func()
 	Temporal client.Client
 	Acts     *activities.Activities
+	Models   *detector.Registry // the models detection can run
 }
 
 // Needs says which parts to open.
@@ -36,6 +37,7 @@ type Needs struct {
 	Temporal  bool
 	Store     bool
 	Detectors bool
+	GPU       bool // run the detectors on OpenCV's CUDA backend
 	Migrate   bool // bring the schema up to date first
 }
 
@@ -79,6 +81,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, needs Needs)
 	}
 	a.Acts = &activities.Activities{DB: pool, Rollup: project, Log: log,
 		Sources: &source.DefaultResolver{Policy: cfg.SourcePolicy()}, SourceOptions: SourceOptions}
+	// Built always: the API checks the models streams ask for against it.
+	if a.Models, err = detector.RegistryFor(cfg.ModelsDir, cfg.Model, detector.Layout(cfg.ModelLayout)); err != nil {
+		return nil, err
+	}
 	if needs.Store {
 		s, err := objstore.New(ctx, cfg.MinIOEndpoint, cfg.MinIOAccessKey, cfg.MinIOSecretKey, cfg.MinIOBucket)
 		if err != nil {
@@ -92,12 +98,23 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, needs Needs)
 		if n == 1 {
 			threads = 0 // let OpenCV use every core
 		}
-		p, err := detector.NewPool(detector.Options{ModelPath: cfg.ModelPath, Threads: threads}, n)
+		opts := detector.Options{Threads: threads, Batch: cfg.DetectBatch}
+		if needs.GPU {
+			// One network per GPU stream is plenty; batches keep it busy.
+			opts.Backend, opts.Threads = detector.BackendCUDA, 0
+			if cfg.DetectWorkers == 0 {
+				n = 2
+			}
+			if opts.Batch == 0 {
+				opts.Batch = 8
+			}
+		}
+		m, err := detector.NewModels(a.Models, opts, n)
 		if err != nil {
 			return nil, err
 		}
-		a.closers = append(a.closers, func() { _ = p.Close() })
-		a.Acts.Detectors = p
+		a.closers = append(a.closers, func() { _ = m.Close() })
+		a.Acts.Detectors = m
 	}
 	if needs.Temporal {
 		c, err := client.DialContext(ctx, client.Options{

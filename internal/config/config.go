@@ -11,18 +11,24 @@ import (
 
 // Config is everything a Sightline process needs to reach its services.
 type Config struct {
-	PostgresDSN       string // SIGHTLINE_PG_DSN
-	TemporalAddress   string // SIGHTLINE_TEMPORAL_ADDRESS
-	TemporalNamespace string // SIGHTLINE_TEMPORAL_NAMESPACE
-	MinIOEndpoint     string // SIGHTLINE_MINIO_ENDPOINT (host:port)
-	MinIOAccessKey    string // SIGHTLINE_MINIO_ACCESS_KEY
-	MinIOSecretKey    string // SIGHTLINE_MINIO_SECRET_KEY
-	MinIOBucket       string // SIGHTLINE_MINIO_BUCKET
-	APIAddress        string // SIGHTLINE_API_ADDR
-	TaskQueue         string // SIGHTLINE_TASK_QUEUE: workflows, capture, rollup
-	DetectTaskQueue   string // SIGHTLINE_DETECT_TASK_QUEUE: detection activities
-	ModelPath         string // SIGHTLINE_MODEL: empty means the embedded default model
-	DetectWorkers     int    // SIGHTLINE_DETECT_WORKERS: concurrent detection activities per worker
+	PostgresDSN        string // SIGHTLINE_PG_DSN
+	TemporalAddress    string // SIGHTLINE_TEMPORAL_ADDRESS
+	TemporalNamespace  string // SIGHTLINE_TEMPORAL_NAMESPACE
+	MinIOEndpoint      string // SIGHTLINE_MINIO_ENDPOINT (host:port)
+	MinIOAccessKey     string // SIGHTLINE_MINIO_ACCESS_KEY
+	MinIOSecretKey     string // SIGHTLINE_MINIO_SECRET_KEY
+	MinIOBucket        string // SIGHTLINE_MINIO_BUCKET
+	APIAddress         string // SIGHTLINE_API_ADDR
+	TaskQueue          string // SIGHTLINE_TASK_QUEUE: workflows, capture, rollup
+	DetectTaskQueue    string // SIGHTLINE_DETECT_TASK_QUEUE: detection activities
+	GPUDetectTaskQueue string // SIGHTLINE_GPU_DETECT_TASK_QUEUE: detection on GPU workers (worker --gpu)
+	// Model is the default model: a registry name, or a path to an .onnx
+	// file of layout ModelLayout. Empty means the embedded YOLOX-Nano.
+	Model         string // SIGHTLINE_MODEL
+	ModelLayout   string // SIGHTLINE_MODEL_LAYOUT: yolox (default), yolov5, yolov8, picodet
+	ModelsDir     string // SIGHTLINE_MODELS_DIR: folder of *.json model specs added to the registry
+	DetectWorkers int    // SIGHTLINE_DETECT_WORKERS: networks run in parallel per worker (default: one per core)
+	DetectBatch   int    // SIGHTLINE_DETECT_BATCH: frames per forward pass (default 1 on CPU, 8 on GPU)
 	// Source policy. Both default to true for a local deployment; set both
 	// to false when the API is exposed to people who should not make the
 	// workers read local files or reach private hosts.
@@ -34,6 +40,7 @@ type Config struct {
 const (
 	DefaultTaskQueue       = "sightline"
 	DefaultDetectTaskQueue = "sightline-detect"
+	DefaultGPUDetectQueue  = "sightline-detect-gpu"
 )
 
 // FromEnv returns the configuration from environment variables.
@@ -49,8 +56,12 @@ func FromEnv() Config {
 		APIAddress:          env("SIGHTLINE_API_ADDR", "127.0.0.1:8080"),
 		TaskQueue:           env("SIGHTLINE_TASK_QUEUE", DefaultTaskQueue),
 		DetectTaskQueue:     env("SIGHTLINE_DETECT_TASK_QUEUE", DefaultDetectTaskQueue),
-		ModelPath:           os.Getenv("SIGHTLINE_MODEL"),
+		GPUDetectTaskQueue:  env("SIGHTLINE_GPU_DETECT_TASK_QUEUE", DefaultGPUDetectQueue),
+		Model:               os.Getenv("SIGHTLINE_MODEL"),
+		ModelLayout:         env("SIGHTLINE_MODEL_LAYOUT", "yolox"),
+		ModelsDir:           os.Getenv("SIGHTLINE_MODELS_DIR"),
 		DetectWorkers:       envInt("SIGHTLINE_DETECT_WORKERS", 0),
+		DetectBatch:         envInt("SIGHTLINE_DETECT_BATCH", 0),
 		AllowFileSources:    envBool("SIGHTLINE_ALLOW_FILE_SOURCES", true),
 		AllowPrivateSources: envBool("SIGHTLINE_ALLOW_PRIVATE_SOURCES", true),
 	}

@@ -1,5 +1,6 @@
-// Package detector runs a YOLOX object-detection ONNX model with OpenCV's DNN
-// module (via gocv) on BGR images.
+// Package detector runs object-detection ONNX models (YOLOX, YOLOv5,
+// YOLOv8/YOLO11 and PicoDet layouts, see Spec) with OpenCV's DNN module via
+// gocv, on single frames or batches of them.
 package detector
 
 import (
@@ -7,24 +8,26 @@ import (
 	"fmt"
 	"image"
 	"math"
-	"os"
-	"path/filepath"
-	"strings"
+	"sync"
 
 	"gocv.io/x/gocv"
-
-	"github.com/sightline-video/sightline/models"
 )
 
-// Defaults applied by New for zero Options fields.
+// Defaults applied for zero Options and Spec fields.
 const (
 	DefaultScoreThreshold float32 = 0.3
 	DefaultNMSThreshold   float32 = 0.45
 	DefaultInputSize              = 416
 )
 
-// padValue is the gray YOLOX was trained with for letterbox padding.
+// padValue is the gray the YOLO family was trained with for letterbox padding.
 const padValue = 114
+
+// Backends a Detector can run on.
+const (
+	BackendCPU  = "cpu"
+	BackendCUDA = "cuda"
+)
 
 // Detection is one detected object.
 type Detection struct {
@@ -36,113 +39,134 @@ type Detection struct {
 }
 
 // Options configures a Detector. The zero value runs the embedded default
-// model with the default thresholds.
+// model with its default thresholds, one frame per forward pass, on the CPU.
 type Options struct {
-	// ModelPath is a YOLOX ONNX file; empty means the embedded
-	// models.DefaultONNX.
-	ModelPath string
-	// ScoreThreshold keeps detections with obj*cls above it; 0 means 0.3.
+	// Model describes the network; the zero Spec is the embedded default
+	// (YOLOX-Nano). See Registry for named models.
+	Model Spec
+	// ScoreThreshold and NMSThreshold override the model's when not 0.
 	ScoreThreshold float32
-	// NMSThreshold is the per-class IoU above which the lower-scoring box
-	// is dropped; 0 means 0.45.
-	NMSThreshold float32
+	NMSThreshold   float32
 	// Threads sets OpenCV's worker-thread count; 0 leaves OpenCV's default.
 	// OpenCV only has a process-wide setting, so this affects every
 	// Detector (and all other OpenCV work) in the process.
 	Threads int
-	// InputSize is the model's square input size; 0 means 416. Only needed
-	// for YOLOX models exported at another resolution.
-	InputSize int
+	// Batch is the most frames DetectBatch puts through one forward pass; 0
+	// means 1. Models whose graph cannot take a batch (checked when the
+	// first Detector is made) run one frame at a time whatever Batch says.
+	Batch int
+	// Backend is BackendCPU (default) or BackendCUDA, which needs OpenCV
+	// built with CUDA and a device.
+	Backend string
 }
 
 // withDefaults fills zero fields and rejects out-of-range values.
 func (o Options) withDefaults() (Options, error) {
-	if o.ScoreThreshold == 0 {
-		o.ScoreThreshold = DefaultScoreThreshold
+	if o.Model.Name == "" && o.Model.File == "" {
+		o.Model = Builtin()[0]
 	}
-	if o.NMSThreshold == 0 {
-		o.NMSThreshold = DefaultNMSThreshold
+	if o.ScoreThreshold != 0 {
+		o.Model.ScoreThreshold = o.ScoreThreshold
 	}
-	if o.InputSize == 0 {
-		o.InputSize = DefaultInputSize
+	if o.NMSThreshold != 0 {
+		o.Model.NMSThreshold = o.NMSThreshold
+	}
+	m, err := o.Model.withDefaults()
+	if err != nil {
+		return o, err
+	}
+	o.Model = m
+	if o.Batch == 0 {
+		o.Batch = 1
+	}
+	if o.Backend == "" {
+		o.Backend = BackendCPU
 	}
 	switch {
-	case o.ScoreThreshold < 0 || o.ScoreThreshold >= 1:
-		return o, fmt.Errorf("score threshold %v out of range [0,1)", o.ScoreThreshold)
-	case o.NMSThreshold < 0 || o.NMSThreshold > 1:
-		return o, fmt.Errorf("NMS threshold %v out of range (0,1]", o.NMSThreshold)
 	case o.Threads < 0:
 		return o, fmt.Errorf("threads %d is negative", o.Threads)
-	case o.InputSize < 32 || o.InputSize%32 != 0:
-		return o, fmt.Errorf("input size %d is not a positive multiple of 32", o.InputSize)
+	case o.Batch < 0 || o.Batch > 64:
+		return o, fmt.Errorf("batch %d out of range 1..64", o.Batch)
+	case o.Backend != BackendCPU && o.Backend != BackendCUDA:
+		return o, fmt.Errorf("backend %q, want %q or %q", o.Backend, BackendCPU, BackendCUDA)
+	case o.Backend == BackendCUDA && CUDADevices() == 0:
+		return o, errors.New("backend cuda: this OpenCV has no usable CUDA device (Debian's OpenCV is built without CUDA; use an OpenCV built with CUDA and cuDNN)")
 	}
 	return o, nil
 }
 
-// model is a validated ONNX file in memory, ready to hand to OpenCV.
+// model is a validated model in memory, shared by the Detectors of a Pool.
 type model struct {
-	name string
-	data []byte
+	spec    Spec
+	data    []byte
+	classes []string
+
+	batchOnce sync.Once
+	batch     int   // frames per forward this model takes, once checked
+	batchErr  error // why batching is off, if it is
 }
 
-// loadModel reads and checks the model named by opts. The error names the
-// file so that a bad --model flag is easy to spot.
-func loadModel(opts Options) (model, error) {
-	if opts.ModelPath == "" {
-		m := model{name: models.DefaultName, data: models.DefaultONNX}
-		// The embedded model is tested at its native size; probe only
-		// when asked to run it at another one.
-		if opts.InputSize != DefaultInputSize {
-			if err := checkModel(m.data, opts.InputSize); err != nil {
-				return model{}, fmt.Errorf("embedded model %s: %w", m.name, err)
-			}
+// loadModel reads the model, validates the file before OpenCV sees it and
+// does a trial forward pass with C++ exceptions caught, so that Detect can
+// never make OpenCV throw. Errors name the file.
+func loadModel(opts Options) (*model, error) {
+	s := opts.Model
+	data, classes, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	shapes, err := probeONNX(data, s.InputSize, 1)
+	if err != nil {
+		return nil, fmt.Errorf("model %s (%s): %w", s.Name, s.source(), err)
+	}
+	if err := checkShapes(shapes, s); err != nil {
+		return nil, fmt.Errorf("model %s (%s): %w", s.Name, s.source(), err)
+	}
+	return &model{spec: s, data: data, classes: classes}, nil
+}
+
+// checkShapes decodes an all-zero output of the probed shapes, which fails
+// exactly when the outputs do not fit the layout.
+func checkShapes(shapes [][]int, s Spec) error {
+	outs := make([]tensor, len(shapes))
+	for i, sh := range shapes {
+		n := 1
+		for _, d := range sh {
+			n *= d
 		}
-		return m, nil
+		outs[i] = tensor{shape: sh, data: make([]float32, n)}
 	}
-	data, err := os.ReadFile(opts.ModelPath)
-	if err != nil {
-		return model{}, fmt.Errorf("read model: %w", err)
-	}
-	if err := ValidateONNX(data); err != nil {
-		return model{}, fmt.Errorf("model %s: %w", opts.ModelPath, err)
-	}
-	if err := checkModel(data, opts.InputSize); err != nil {
-		return model{}, fmt.Errorf("model %s: %w", opts.ModelPath, err)
-	}
-	name := strings.TrimSuffix(filepath.Base(opts.ModelPath), filepath.Ext(opts.ModelPath))
-	return model{name: name, data: data}, nil
-}
-
-// checkModel does a trial load and forward pass with C++ exceptions caught
-// (see probeONNX) and checks that the output has the YOLOX layout for the
-// input size, so that Detect itself can never make OpenCV throw.
-func checkModel(data []byte, inputSize int) error {
-	shape, err := probeONNX(data, inputSize)
-	if err != nil {
-		return err
-	}
-	rows := gridRows(inputSize)
-	if len(shape) != 3 || shape[0] != 1 || shape[1] != rows || shape[2] < 6 {
-		return fmt.Errorf("output shape %v is not a YOLOX output for a %dx%d input, want [1 %d 5+classes]",
-			shape, inputSize, inputSize, rows)
+	if _, err := decoderFor(s.Layout)(nil, outs, s, 1); err != nil {
+		return fmt.Errorf("outputs %v do not fit layout %s: %w", shapes, s.Layout, err)
 	}
 	return nil
 }
 
-// Detector runs one YOLOX network. It keeps its letterbox canvas and input
-// blob between calls to avoid per-frame allocations, so a Detector is NOT safe
-// for concurrent use: give each goroutine its own, e.g. through a Pool.
-type Detector struct {
-	opts  Options
-	name  string
-	net   gocv.Net
-	input []gocv.Mat // single-element slice over canvas, reused for BlobFromImages
+// geometry maps model-input pixels back to the frame: x = (xin - dx) / rx.
+type geometry struct {
+	rx, ry, dx, dy float32
+	w, h           float32 // frame size, to clip to
+}
 
-	canvas gocv.Mat // InputSize x InputSize CV_8UC3, padded with 114
-	blob   gocv.Mat // 1x3xSxS CV_32F
-	bgr    gocv.Mat // scratch for gray/BGRA input converted to BGR
-	cands  []candidate
-	closed bool
+// Detector runs one network. It keeps its canvases, blob and scratch
+// buffers between calls, so a Detector is NOT safe for concurrent use: give
+// each goroutine its own, e.g. through a Pool.
+type Detector struct {
+	opts   Options
+	m      *model
+	net    gocv.Net
+	outs   []string
+	decode decodeFunc
+
+	canvases []gocv.Mat // InputSize x InputSize CV_8UC3, one per batch slot
+	blob     gocv.Mat   // n x 3 x S x S CV_32F
+	bgr      []gocv.Mat // per slot: gray/BGRA input converted to BGR
+	geo      []geometry
+	cands    []candidate
+	scratch  [][]float32
+	thr      []float32
+	pool     *Pool // the pool it came from, if any
+	closed   bool
 }
 
 // New loads the model and prepares a Detector. A model file is first checked
@@ -162,128 +186,395 @@ func New(opts Options) (*Detector, error) {
 
 // newDetector builds a Detector from an already validated model, so a Pool
 // reads and checks the file only once.
-func newDetector(opts Options, m model) (*Detector, error) {
+func newDetector(opts Options, m *model) (*Detector, error) {
 	if opts.Threads > 0 {
 		setNumThreads(opts.Threads)
 	}
+	s := m.spec
 	net, err := gocv.ReadNetFromONNXBytes(m.data)
 	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", m.name, err)
+		return nil, fmt.Errorf("load model %s: %w", s.Name, err)
 	}
 	if net.Empty() {
 		net.Close()
-		return nil, fmt.Errorf("load model %s: OpenCV returned an empty network", m.name)
+		return nil, fmt.Errorf("load model %s: OpenCV returned an empty network", s.Name)
 	}
-	// gocv returns these errors only for unknown enum values; the defaults
-	// are explicit so a future OpenCV with other defaults keeps CPU behavior.
-	if err := net.SetPreferableBackend(gocv.NetBackendDefault); err != nil {
+	backend, target := gocv.NetBackendDefault, gocv.NetTargetCPU
+	if opts.Backend == BackendCUDA {
+		backend, target = gocv.NetBackendCUDA, gocv.NetTargetCUDA
+	}
+	// gocv returns these errors only for unknown enum values; the CPU
+	// defaults are explicit so a future OpenCV with other defaults keeps
+	// the tested behaviour.
+	if err := net.SetPreferableBackend(backend); err != nil {
 		net.Close()
-		return nil, fmt.Errorf("model %s: set backend: %w", m.name, err)
+		return nil, fmt.Errorf("model %s: set backend: %w", s.Name, err)
 	}
-	if err := net.SetPreferableTarget(gocv.NetTargetCPU); err != nil {
+	if err := net.SetPreferableTarget(target); err != nil {
 		net.Close()
-		return nil, fmt.Errorf("model %s: set target: %w", m.name, err)
+		return nil, fmt.Errorf("model %s: set target: %w", s.Name, err)
 	}
-	s := opts.InputSize
-	d := &Detector{
-		opts:   opts,
-		name:   m.name,
-		net:    net,
-		canvas: gocv.NewMatWithSizeFromScalar(gocv.NewScalar(padValue, padValue, padValue, 0), s, s, gocv.MatTypeCV8UC3),
-		blob:   gocv.NewMat(),
-		bgr:    gocv.NewMat(),
+	d := &Detector{opts: opts, m: m, net: net, blob: gocv.NewMat(), decode: decoderFor(s.Layout)}
+	for _, id := range net.GetUnconnectedOutLayers() {
+		l := net.GetLayer(id)
+		d.outs = append(d.outs, l.GetName())
+		l.Close()
 	}
-	d.input = []gocv.Mat{d.canvas}
+	m.batchOnce.Do(func() { m.batch, m.batchErr = d.checkBatch(opts.Batch) })
 	return d, nil
 }
 
-// ModelName is the model's name: models.DefaultName for the embedded model,
-// otherwise the file name without extension.
-func (d *Detector) ModelName() string { return d.name }
+// ModelName is the name of the model the Detector runs.
+func (d *Detector) ModelName() string { return d.m.spec.Name }
+
+// Classes lists the model's class names by id.
+func (d *Detector) Classes() []string { return d.m.classes }
+
+// Batch is the most frames one forward pass takes; BatchError says why it
+// is lower than Options.Batch asked for.
+func (d *Detector) Batch() int { return d.m.batch }
+
+// BatchError says why batching was turned off, or nil.
+func (d *Detector) BatchError() error { return d.m.batchErr }
+
+// checkBatch finds out whether the network takes a batch of want frames and
+// gives each frame the same outputs as alone (OpenCV may mis-handle a batch
+// without throwing). A trial in C++ catches graphs that throw; two distinct
+// frames are then compared against their unbatched outputs.
+func (d *Detector) checkBatch(want int) (int, error) {
+	if want <= 1 {
+		return 1, nil
+	}
+	s := d.m.spec
+	if _, err := probeONNX(d.m.data, s.InputSize, 2); err != nil {
+		return 1, fmt.Errorf("model %s cannot run a batch: %w", s.Name, err)
+	}
+	imgs := make([]gocv.Mat, 2)
+	for i := range imgs {
+		imgs[i] = gocv.NewMatWithSize(s.InputSize*3/4, s.InputSize, gocv.MatTypeCV8UC3)
+		defer imgs[i].Close()
+		gocv.RandU(&imgs[i], gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
+	}
+	var single [][]float32
+	for i := range imgs {
+		outs, err := d.forward(imgs[i : i+1])
+		if err != nil {
+			return 1, err
+		}
+		single = append(single, flatten(outs.tensors))
+		outs.close()
+	}
+	outs, err := d.forward(imgs)
+	if err != nil {
+		return 1, err
+	}
+	defer outs.close()
+	per, err := d.split(outs, 2)
+	if err != nil {
+		return 1, fmt.Errorf("model %s: %w", s.Name, err)
+	}
+	for i := range per {
+		got := flatten(per[i])
+		if len(got) != len(single[i]) {
+			return 1, fmt.Errorf("model %s: a batch gives %d output values per frame, alone %d", s.Name, len(got), len(single[i]))
+		}
+		for j := range got {
+			if diff := math.Abs(float64(got[j] - single[i][j])); diff > 1e-3*(1+math.Abs(float64(single[i][j]))) {
+				return 1, fmt.Errorf("model %s: batched outputs differ from single-frame ones (value %d: %g vs %g)", s.Name, j, got[j], single[i][j])
+			}
+		}
+	}
+	return want, nil
+}
+
+func flatten(ts []tensor) []float32 {
+	var out []float32
+	for _, t := range ts {
+		out = append(out, t.data...)
+	}
+	return out
+}
+
+// Filter narrows what a detector reports, per stream: only the listed
+// classes (all when empty), each with its own minimum score. A threshold may
+// be lower or higher than the model's.
+type Filter struct {
+	Classes []string `json:"classes,omitempty"`
+	// MinScore applies to every class without an entry in ClassMinScore;
+	// 0 keeps the model's threshold.
+	MinScore      float32            `json:"min_score,omitempty"`
+	ClassMinScore map[string]float32 `json:"class_min_score,omitempty"`
+}
+
+// Validate checks the filter against a model's class names.
+func (f Filter) Validate(classes []string) error {
+	known := make(map[string]bool, len(classes))
+	for _, c := range classes {
+		known[c] = true
+	}
+	for _, c := range f.Classes {
+		if !known[c] {
+			return fmt.Errorf("filter: unknown class %q", c)
+		}
+	}
+	if f.MinScore < 0 || f.MinScore >= 1 {
+		return fmt.Errorf("filter: min_score %v out of range [0,1)", f.MinScore)
+	}
+	for c, v := range f.ClassMinScore {
+		if !known[c] {
+			return fmt.Errorf("filter: unknown class %q in class_min_score", c)
+		}
+		if v <= 0 || v >= 1 {
+			return fmt.Errorf("filter: class_min_score[%q] = %v out of range (0,1)", c, v)
+		}
+	}
+	return nil
+}
+
+// thresholds compiles the filter into a per-class-id minimum score (+Inf
+// drops the class) and returns the lowest, which decoding prunes with.
+func (d *Detector) thresholds(f *Filter, nclass int) (float32, error) {
+	base := d.m.spec.ScoreThreshold
+	if f == nil {
+		d.thr = d.thr[:0]
+		return base, nil
+	}
+	if err := f.Validate(d.m.classes); err != nil {
+		return 0, err
+	}
+	if f.MinScore > 0 {
+		base = f.MinScore
+	}
+	allowed := map[string]bool{}
+	for _, c := range f.Classes {
+		allowed[c] = true
+	}
+	d.thr = d.thr[:0]
+	lowest := float32(math.Inf(1))
+	for id := range nclass {
+		name := d.className(id)
+		t := base
+		if v, ok := f.ClassMinScore[name]; ok {
+			t = v
+		}
+		if len(allowed) > 0 && !allowed[name] {
+			t = float32(math.Inf(1))
+		}
+		d.thr = append(d.thr, t)
+		lowest = min(lowest, t)
+	}
+	return lowest, nil
+}
 
 // Detect runs the model on img (8-bit BGR; gray and BGRA are converted) and
 // returns the detections sorted by descending score. It never returns nil on
 // success, so an empty result marshals as [].
 func (d *Detector) Detect(img gocv.Mat) ([]Detection, error) {
+	res, err := d.DetectBatch([]gocv.Mat{img}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return res[0], nil
+}
+
+// DetectBatch runs the model over imgs, Batch() frames per forward pass, and
+// returns each frame's detections (never nil) that pass f (nil: the model's
+// threshold, every class).
+func (d *Detector) DetectBatch(imgs []gocv.Mat, f *Filter) ([][]Detection, error) {
 	if d.closed {
 		return nil, errors.New("detect: detector is closed")
 	}
-	if img.Empty() {
-		return nil, errors.New("detect: empty image")
+	res := make([][]Detection, 0, len(imgs))
+	for start := 0; start < len(imgs); start += d.m.batch {
+		part := imgs[start:min(start+d.m.batch, len(imgs))]
+		outs, err := d.forward(part)
+		if err != nil {
+			return nil, err
+		}
+		per, err := d.split(outs, len(part))
+		if err == nil {
+			for i := range part {
+				var dets []Detection
+				if dets, err = d.finish(per[i], d.geo[i], f); err != nil {
+					break
+				}
+				res = append(res, dets)
+			}
+		}
+		outs.close()
+		if err != nil {
+			return nil, fmt.Errorf("detect: model %s: %w", d.m.spec.Name, err)
+		}
 	}
-	src := img
-	switch img.Type() {
-	case gocv.MatTypeCV8UC3:
-	case gocv.MatTypeCV8UC1:
-		gocv.CvtColor(img, &d.bgr, gocv.ColorGrayToBGR)
-		src = d.bgr
-	case gocv.MatTypeCV8UC4:
-		gocv.CvtColor(img, &d.bgr, gocv.ColorBGRAToBGR)
-		src = d.bgr
-	default:
-		return nil, fmt.Errorf("detect: unsupported image type %v (want 8-bit BGR, BGRA or gray)", img.Type())
-	}
+	return res, nil
+}
 
-	scale := d.letterbox(src)
-	gocv.BlobFromImages(d.input, &d.blob, 1.0, image.Pt(d.opts.InputSize, d.opts.InputSize),
-		gocv.NewScalar(0, 0, 0, 0), false, false, gocv.MatTypeCV32F)
+// outputMats pairs the Mats of one forward pass with tensor views of them;
+// the views are only valid until close.
+type outputMats struct {
+	mats    []gocv.Mat
+	tensors []tensor
+}
+
+func (o outputMats) close() {
+	for _, m := range o.mats {
+		m.Close()
+	}
+}
+
+// forward preprocesses imgs into the batch canvases and runs one forward
+// pass. The caller closes the result.
+func (d *Detector) forward(imgs []gocv.Mat) (outputMats, error) {
+	s := d.m.spec
+	for len(d.canvases) < len(imgs) {
+		d.canvases = append(d.canvases, gocv.NewMatWithSize(s.InputSize, s.InputSize, gocv.MatTypeCV8UC3))
+		d.bgr = append(d.bgr, gocv.NewMat())
+		d.geo = append(d.geo, geometry{})
+	}
+	for i, img := range imgs {
+		src, err := d.asBGR(img, i)
+		if err != nil {
+			return outputMats{}, err
+		}
+		d.geo[i] = d.fit(src, d.canvases[i])
+	}
+	mean := gocv.NewScalar(s.Mean[0], s.Mean[1], s.Mean[2], 0)
+	gocv.BlobFromImages(d.canvases[:len(imgs)], &d.blob, s.Scale, image.Pt(s.InputSize, s.InputSize),
+		mean, *s.RGB, false, gocv.MatTypeCV32F)
+	if s.Std[0] != 1 || s.Std[1] != 1 || s.Std[2] != 1 {
+		if err := d.divideStd(); err != nil {
+			return outputMats{}, err
+		}
+	}
 	d.net.SetInput(d.blob, "")
-	out := d.net.Forward("")
-	defer out.Close()
+	res := outputMats{mats: d.net.ForwardLayers(d.outs)}
+	for _, m := range res.mats {
+		if m.Empty() {
+			res.close()
+			return outputMats{}, fmt.Errorf("detect: model %s produced an empty output", s.Name)
+		}
+		data, err := m.DataPtrFloat32()
+		if err != nil {
+			res.close()
+			return outputMats{}, fmt.Errorf("detect: model %s output: %w", s.Name, err)
+		}
+		res.tensors = append(res.tensors, tensor{shape: m.Size(), data: data})
+	}
+	return res, nil
+}
 
-	if out.Empty() {
-		return nil, fmt.Errorf("detect: model %s produced no output", d.name)
-	}
-	dims := out.Size()
-	if len(dims) != 3 || dims[0] != 1 {
-		return nil, fmt.Errorf("detect: model %s output shape %v, want [1, rows, 5+classes]", d.name, dims)
-	}
-	data, err := out.DataPtrFloat32()
-	if err != nil {
-		return nil, fmt.Errorf("detect: model %s output: %w", d.name, err)
-	}
-	d.cands, err = decodeYOLOX(d.cands[:0], data, dims[2], d.opts.InputSize, float32(scale), d.opts.ScoreThreshold)
-	if err != nil {
-		return nil, fmt.Errorf("detect: model %s: %w", d.name, err)
-	}
-	kept := nmsPerClass(d.cands, d.opts.NMSThreshold)
-	// COCO names only make sense for an 80-class model.
-	coco := dims[2]-5 == len(models.COCONames)
+// split hands out each frame's outputs of a forward pass of n frames.
+func (d *Detector) split(outs outputMats, n int) ([][]tensor, error) {
+	per, scratch, err := splitBatch(outs.tensors, n, d.m.spec, d.scratch)
+	d.scratch = scratch
+	return per, err
+}
 
-	w, h := float32(src.Cols()), float32(src.Rows())
+// divideStd divides each channel plane of the blob by the spec's std.
+func (d *Detector) divideStd() error {
+	data, err := d.blob.DataPtrFloat32()
+	if err != nil {
+		return fmt.Errorf("detect: blob: %w", err)
+	}
+	plane := d.m.spec.InputSize * d.m.spec.InputSize
+	for p := 0; p*plane < len(data); p++ {
+		inv := float32(1 / d.m.spec.Std[p%3])
+		for i, v := range data[p*plane : (p+1)*plane] {
+			data[p*plane+i] = v * inv
+		}
+	}
+	return nil
+}
+
+// finish decodes one frame's outputs, applies the filter and NMS, and maps
+// the boxes to the frame.
+func (d *Detector) finish(outs []tensor, g geometry, f *Filter) ([]Detection, error) {
+	nclass := len(d.m.classes)
+	if len(outs) > 0 && d.m.spec.Layout == LayoutYOLOX && len(outs[0].shape) == 3 {
+		nclass = outs[0].shape[2] - 5
+	}
+	thr, err := d.thresholds(f, max(nclass, len(d.m.classes)))
+	if err != nil {
+		return nil, err
+	}
+	d.cands, err = d.decode(d.cands[:0], outs, d.m.spec, thr)
+	if err != nil {
+		return nil, err
+	}
+	if len(d.thr) > 0 {
+		kept := d.cands[:0]
+		for _, c := range d.cands {
+			if c.class < len(d.thr) && c.score > d.thr[c.class] || c.class >= len(d.thr) && c.score > thr {
+				kept = append(kept, c)
+			}
+		}
+		d.cands = kept
+	}
+	kept := nmsPerClass(d.cands, d.m.spec.NMSThreshold)
 	dets := make([]Detection, 0, len(kept))
 	for _, c := range kept {
+		b := c.box
 		dets = append(dets, Detection{
 			ClassID: c.class,
-			Class:   className(c.class, coco),
+			Class:   d.className(c.class),
 			Score:   c.score,
 			Box: [4]float32{
-				clamp(c.box[0], 0, w), clamp(c.box[1], 0, h),
-				clamp(c.box[2], 0, w), clamp(c.box[3], 0, h),
+				clamp((b[0]-g.dx)/g.rx, 0, g.w), clamp((b[1]-g.dy)/g.ry, 0, g.h),
+				clamp((b[2]-g.dx)/g.rx, 0, g.w), clamp((b[3]-g.dy)/g.ry, 0, g.h),
 			},
 		})
 	}
 	return dets, nil
 }
 
-// letterbox resizes src into the top-left corner of the reused canvas
-// (INTER_LINEAR, aspect ratio kept, rest filled with 114), as YOLOX was
-// trained, and returns the scale factor r.
-func (d *Detector) letterbox(src gocv.Mat) float64 {
-	s := d.opts.InputSize
-	w, h := src.Cols(), src.Rows()
-	r := math.Min(float64(s)/float64(h), float64(s)/float64(w))
-	// RoundToEven matches Python's round() used by the reference pipeline.
-	nw := min(max(int(math.RoundToEven(float64(w)*r)), 1), s)
-	nh := min(max(int(math.RoundToEven(float64(h)*r)), 1), s)
+// asBGR returns img as 8-bit BGR, converting gray and BGRA into slot i's
+// scratch Mat.
+func (d *Detector) asBGR(img gocv.Mat, i int) (gocv.Mat, error) {
+	if img.Empty() {
+		return img, errors.New("detect: empty image")
+	}
+	switch img.Type() {
+	case gocv.MatTypeCV8UC3:
+		return img, nil
+	case gocv.MatTypeCV8UC1:
+		gocv.CvtColor(img, &d.bgr[i], gocv.ColorGrayToBGR)
+	case gocv.MatTypeCV8UC4:
+		gocv.CvtColor(img, &d.bgr[i], gocv.ColorBGRAToBGR)
+	default:
+		return img, fmt.Errorf("detect: unsupported image type %v (want 8-bit BGR, BGRA or gray)", img.Type())
+	}
+	return d.bgr[i], nil
+}
 
-	d.canvas.SetTo(gocv.NewScalar(padValue, padValue, padValue, 0))
-	roi := d.canvas.Region(image.Rect(0, 0, nw, nh))
+// fit resizes src into canvas as the spec says (INTER_LINEAR) and returns
+// the mapping back to src pixels.
+func (d *Detector) fit(src, canvas gocv.Mat) geometry {
+	s := d.m.spec
+	size := s.InputSize
+	w, h := src.Cols(), src.Rows()
+	g := geometry{w: float32(w), h: float32(h)}
+	if s.Resize == ResizeStretch {
+		gocv.Resize(src, &canvas, image.Pt(size, size), 0, 0, gocv.InterpolationLinear)
+		g.rx, g.ry = float32(size)/float32(w), float32(size)/float32(h)
+		return g
+	}
+	r := math.Min(float64(size)/float64(h), float64(size)/float64(w))
+	// RoundToEven matches Python's round() used by the reference pipelines.
+	nw := min(max(int(math.RoundToEven(float64(w)*r)), 1), size)
+	nh := min(max(int(math.RoundToEven(float64(h)*r)), 1), size)
+	x, y := 0, 0
+	if s.Resize == ResizeLetterboxCenter {
+		x, y = (size-nw)/2, (size-nh)/2
+	}
+	pad := float64(*s.Pad)
+	canvas.SetTo(gocv.NewScalar(pad, pad, pad, 0))
+	roi := canvas.Region(image.Rect(x, y, x+nw, y+nh))
 	// The ROI already has the target size and type, so cv::resize writes
 	// straight into the canvas instead of allocating.
 	gocv.Resize(src, &roi, image.Pt(nw, nh), 0, 0, gocv.InterpolationLinear)
 	roi.Close()
-	return r
+	g.rx, g.ry, g.dx, g.dy = float32(r), float32(r), float32(x), float32(y)
+	return g
 }
 
 // Close releases the network and the reused Mats. It is safe to call twice.
@@ -292,17 +583,19 @@ func (d *Detector) Close() error {
 		return nil
 	}
 	d.closed = true
-	d.canvas.Close()
+	for i := range d.canvases {
+		d.canvases[i].Close()
+		d.bgr[i].Close()
+	}
 	d.blob.Close()
-	d.bgr.Close()
 	return d.net.Close()
 }
 
-// className maps a class id to its COCO name, or "class_N" for models
-// trained on other class lists.
-func className(id int, coco bool) string {
-	if coco && id >= 0 && id < len(models.COCONames) {
-		return models.COCONames[id]
+// className maps a class id to the model's name for it, or "class_N" when
+// the model has more classes than names.
+func (d *Detector) className(id int) string {
+	if id >= 0 && id < len(d.m.classes) {
+		return d.m.classes[id]
 	}
 	return fmt.Sprintf("class_%d", id)
 }

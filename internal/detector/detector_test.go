@@ -304,7 +304,7 @@ func TestModelName(t *testing.T) {
 	if err := os.WriteFile(path, models.DefaultONNX, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got := newTestDetector(t, Options{ModelPath: path}).ModelName(); got != "custom" {
+	if got := newTestDetector(t, Options{Model: SpecForFile(path, LayoutYOLOX)}).ModelName(); got != "custom" {
 		t.Errorf("ModelName = %q, want custom", got)
 	}
 }
@@ -336,7 +336,7 @@ func TestNewRejectsBadModels(t *testing.T) {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		d, err := New(Options{ModelPath: path})
+		d, err := New(Options{Model: SpecForFile(path, LayoutYOLOX)})
 		if err == nil {
 			d.Close()
 			t.Errorf("%s: New succeeded, want an error", name)
@@ -347,7 +347,7 @@ func TestNewRejectsBadModels(t *testing.T) {
 		}
 	}
 	missing := filepath.Join(dir, "missing.onnx")
-	if _, err := New(Options{ModelPath: missing}); err == nil || !strings.Contains(err.Error(), missing) {
+	if _, err := New(Options{Model: SpecForFile(missing, LayoutYOLOX)}); err == nil || !strings.Contains(err.Error(), missing) {
 		t.Errorf("missing model: error %v does not name %s", err, missing)
 	}
 }
@@ -363,7 +363,7 @@ func TestNewRejectsUnrunnableModel(t *testing.T) {
 	if err := ValidateONNX(singleOpModel("NoSuchOp")); err != nil {
 		t.Fatalf("test model should pass ValidateONNX: %v", err)
 	}
-	d, err := New(Options{ModelPath: path})
+	d, err := New(Options{Model: SpecForFile(path, LayoutYOLOX)})
 	if err == nil {
 		d.Close()
 		t.Fatal("New succeeded on a model OpenCV cannot run")
@@ -380,12 +380,12 @@ func TestNewRejectsNonYOLOXOutput(t *testing.T) {
 	if err := os.WriteFile(path, singleOpModel("Identity"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(Options{ModelPath: path})
+	d, err := New(Options{Model: SpecForFile(path, LayoutYOLOX)})
 	if err == nil {
 		d.Close()
 		t.Fatal("New accepted a model with a non-YOLOX output")
 	}
-	if !strings.Contains(err.Error(), "output shape") || !strings.Contains(err.Error(), path) {
+	if !strings.Contains(err.Error(), "do not fit layout yolox") || !strings.Contains(err.Error(), path) {
 		t.Errorf("error %q should name the file and the output shape", err)
 	}
 }
@@ -393,7 +393,9 @@ func TestNewRejectsNonYOLOXOutput(t *testing.T) {
 // TestInputSize runs the (fully convolutional) embedded model at 320x320:
 // the probe accepts the 2100-row output and the two players are still found.
 func TestInputSize(t *testing.T) {
-	d := newTestDetector(t, Options{InputSize: 320})
+	m := Builtin()[0]
+	m.InputSize = 320
+	d := newTestDetector(t, Options{Model: m})
 	dets, err := d.Detect(readImage(t, "basketball1.png"))
 	if err != nil {
 		t.Fatal(err)
@@ -435,7 +437,10 @@ func singleOpModel(op string) []byte {
 func TestOptionsValidation(t *testing.T) {
 	for _, o := range []Options{
 		{ScoreThreshold: -0.1}, {ScoreThreshold: 1}, {NMSThreshold: 1.5},
-		{Threads: -1}, {InputSize: 100},
+		{Threads: -1}, {Batch: -1}, {Batch: 65}, {Backend: "tpu"},
+		{Model: Spec{Name: "x", Layout: LayoutYOLOX, InputSize: 100, data: models.DefaultONNX}},
+		{Model: Spec{Name: "x", Layout: "ssd", data: models.DefaultONNX}},
+		{Model: Spec{Name: "x", Layout: LayoutPicoDet, Std: []float64{1, 0, 1}, data: models.DefaultONNX}},
 	} {
 		if d, err := New(o); err == nil {
 			d.Close()
@@ -525,7 +530,7 @@ func TestNewPoolErrors(t *testing.T) {
 	if err := os.WriteFile(path, []byte("nope"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewPool(Options{ModelPath: path}, 1); err == nil || !strings.Contains(err.Error(), path) {
+	if _, err := NewPool(Options{Model: SpecForFile(path, LayoutYOLOX)}, 1); err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("NewPool with a bad model: error %v does not name %s", err, path)
 	}
 }

@@ -15,7 +15,7 @@ var ErrPoolClosed = errors.New("detector pool is closed")
 // Detector. Detectors are created lazily on first demand.
 type Pool struct {
 	opts  Options
-	model model
+	model *model
 	idle  chan *Detector
 	slots chan struct{} // one token per Detector that may still be created
 
@@ -77,6 +77,30 @@ func (p *Pool) Get(ctx context.Context) (*Detector, error) {
 	}
 }
 
+// TryGet returns an idle Detector or creates one if fewer than n exist, and
+// nil when all n are busy: for work that can use more detectors but must
+// not wait for them.
+func (p *Pool) TryGet() (*Detector, error) {
+	select {
+	case d := <-p.idle:
+		return d, nil
+	default:
+	}
+	select {
+	case d := <-p.idle:
+		return d, nil
+	case <-p.slots:
+		d, err := p.create()
+		if err != nil {
+			p.slots <- struct{}{}
+			return nil, err
+		}
+		return d, nil
+	default:
+		return nil, nil
+	}
+}
+
 func (p *Pool) create() (*Detector, error) {
 	p.mu.Lock()
 	closed := p.closed
@@ -84,8 +108,22 @@ func (p *Pool) create() (*Detector, error) {
 	if closed {
 		return nil, ErrPoolClosed
 	}
-	return newDetector(p.opts, p.model)
+	d, err := newDetector(p.opts, p.model)
+	if err != nil {
+		return nil, err
+	}
+	d.pool = p
+	return d, nil
 }
+
+// Size is the most Detectors the pool holds.
+func (p *Pool) Size() int { return cap(p.slots) }
+
+// Model is the spec of the pool's model, with defaults filled in.
+func (p *Pool) Model() Spec { return p.model.spec }
+
+// Classes lists the pool's model's class names by id.
+func (p *Pool) Classes() []string { return p.model.classes }
 
 // Put returns a Detector obtained from Get. After Close it is closed instead.
 func (p *Pool) Put(d *Detector) {
@@ -125,4 +163,87 @@ func (p *Pool) Close() error {
 			return nil
 		}
 	}
+}
+
+// Models serves Detectors of every model in a Registry: a Pool of n per
+// model, made on first use. A model that cannot be loaded fails the calls
+// that ask for it and nothing else, so a worker with a broken model file
+// keeps serving the streams that use other models.
+type Models struct {
+	reg  *Registry
+	opts Options
+	n    int
+
+	mu     sync.Mutex
+	pools  map[string]*Pool
+	closed bool
+}
+
+// NewModels checks opts and loads the default model (name "" in Get), so a
+// worker's own configuration errors surface at start. A nil reg serves the
+// built-in models.
+func NewModels(reg *Registry, opts Options, n int) (*Models, error) {
+	if reg == nil {
+		var err error
+		if reg, err = NewRegistry(""); err != nil {
+			return nil, err
+		}
+	}
+	m := &Models{reg: reg, opts: opts, n: n, pools: map[string]*Pool{}}
+	if _, err := m.Pool(""); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Registry is the set of models served.
+func (m *Models) Registry() *Registry { return m.reg }
+
+// Pool returns the pool of the named model ("" is the default), loading and
+// checking the model file on first use.
+func (m *Models) Pool(name string) (*Pool, error) {
+	spec, err := m.reg.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrPoolClosed
+	}
+	if p, ok := m.pools[spec.Name]; ok {
+		return p, nil
+	}
+	opts := m.opts
+	opts.Model = spec
+	p, err := NewPool(opts, m.n)
+	if err != nil {
+		return nil, err
+	}
+	m.pools[spec.Name] = p
+	if name == "" {
+		m.pools[""] = p
+	}
+	return p, nil
+}
+
+// Close closes every pool.
+func (m *Models) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	for _, p := range m.pools {
+		p.Close()
+	}
+	return nil
+}
+
+// Release hands a Detector back to the pool it came from, or closes it if
+// it was made with New.
+func (d *Detector) Release() {
+	if d.pool != nil {
+		d.pool.Put(d)
+		return
+	}
+	d.Close()
 }

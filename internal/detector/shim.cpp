@@ -4,8 +4,11 @@
 #include <string.h>
 
 #include <exception>
+#include <string>
+#include <vector>
 
 #include <opencv2/core.hpp>
+#include <opencv2/core/cuda.hpp>
 #include <opencv2/core/utility.hpp>
 #include <opencv2/dnn.hpp>
 
@@ -15,19 +18,32 @@ void sightline_cv_set_num_threads(int n) { cv::setNumThreads(n); }
 
 int sightline_cv_get_num_threads(void) { return cv::getNumThreads(); }
 
-char* sightline_probe_onnx(const char* data, size_t len, int input_size, int* dims, int* ndims) {
+int sightline_cuda_devices(void) {
+    try {
+        return cv::cuda::getCudaEnabledDeviceCount();
+    } catch (...) {
+        return 0;
+    }
+}
+
+char* sightline_probe_onnx(const char* data, size_t len, int input_size, int batch,
+                           int* shapes, int* ndims, int max_outs, int* nouts) {
     try {
         cv::dnn::Net net = cv::dnn::readNetFromONNX(data, len);
         if (net.empty()) {
             return strdup("OpenCV returned an empty network");
         }
-        int shape[4] = {1, 3, input_size, input_size};
+        int shape[4] = {batch, 3, input_size, input_size};
         cv::Mat blob(4, shape, CV_32F, cv::Scalar(114));
         net.setInput(blob);
-        cv::Mat out = net.forward();
-        *ndims = out.dims < 4 ? out.dims : 4;
-        for (int i = 0; i < *ndims; i++) {
-            dims[i] = out.size[i];
+        std::vector<cv::Mat> outs;
+        net.forward(outs, net.getUnconnectedOutLayersNames());
+        *nouts = (int)outs.size() < max_outs ? (int)outs.size() : max_outs;
+        for (int o = 0; o < *nouts; o++) {
+            ndims[o] = outs[o].dims < 4 ? outs[o].dims : 4;
+            for (int i = 0; i < ndims[o]; i++) {
+                shapes[o * 4 + i] = outs[o].size[i];
+            }
         }
         return NULL;
     } catch (const std::exception& e) {

@@ -52,9 +52,11 @@ test: services ## unit and integration tests against real PostgreSQL, Temporal a
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) test -race -count=1 -timeout 40m ./...
 
-bench: services ## benchmarks: detector speed, end-to-end lag on a live RTMP stream
+bench: services ## benchmarks: detection engine vs its limit and a Python loop, end-to-end lag on a live RTMP stream
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./internal/detector/
 	$(GO) test -run '^$$' -bench RTMPLag -benchtime 2x ./e2e/
+	$(GO) test -run '^$$' -bench DetectEngine -benchtime 1x -timeout 30m ./e2e/ | tee .data/detect-bench.log
+	@grep '^detect-bench:' .data/detect-bench.log
 
 lint:
 	$(GO) vet ./...

@@ -3,6 +3,8 @@ package activities
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -236,5 +238,79 @@ func TestDetectChunkIsIdempotentAndRecordsEmptyFrames(t *testing.T) {
 		Chunk: ChunkRef{Seq: 1, Key: key, FirstFrame: 100, Frames: 3}, StartedAt: started})
 	if err == nil || !strings.Contains(err.Error(), "holds 2 frames, want 3") {
 		t.Fatalf("short chunk: err = %v", err)
+	}
+}
+
+// TestDetectChunkModelFilterAndBrokenModel: a stream's detection settings
+// reach the chunk (PicoDet, persons only, written with the model's name); a
+// registered model whose file is corrupt fails its chunk for good with the
+// file named, and the same worker then detects the next chunk.
+func TestDetectChunkModelFilterAndBrokenModel(t *testing.T) {
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "broken.onnx")
+	if err := os.WriteFile(broken, []byte("not a model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "broken.json"), []byte(`{"name":"broken","file":"broken.onnx"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := detector.NewRegistry(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newActs(t)
+	dets, err := detector.NewModels(reg, detector.Options{}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dets.Close() })
+	a.Detectors = dets
+
+	src := testenv.SharedFile(t, "vtest.avi")
+	a.begin(t, "pico", src)
+	ctx := context.Background()
+	if _, err := a.DB.Exec(ctx, `UPDATE streams SET detect = '{"model":"picodet_s_416_coco","filter":{"classes":["person"]}}' WHERE id = 'plaza'`); err != nil {
+		t.Fatal(err)
+	}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(a.BeginCapture)
+	env.RegisterActivity(a.DetectChunk)
+	val, err := env.ExecuteActivity(a.BeginCapture, BeginCaptureInput{CaptureID: "pico", StreamID: "plaza", ChunkFrames: 4, StartedAt: started})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var begun BeginCaptureResult
+	if err := val.Get(&begun); err != nil {
+		t.Fatal(err)
+	}
+	if begun.Detect == nil || begun.Detect.Model != "picodet_s_416_coco" || len(begun.Detect.Filter.Classes) != 1 {
+		t.Fatalf("BeginCapture did not pass the stream's settings on: %+v", begun.Detect)
+	}
+	prog, err := capture(t, a, CaptureInput{CaptureID: "pico", StreamID: "plaza", Source: src, ChunkFrames: 4, MaxFrames: 8, StartedAt: started}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = env.ExecuteActivity(a.DetectChunk, DetectInput{CaptureID: "pico", StreamID: "plaza", Chunk: prog.Chunks[0],
+		StartedAt: started, Model: "broken"})
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() || !strings.Contains(err.Error(), broken) {
+		t.Fatalf("broken model: err = %v, want a non-retryable error naming %s", err, broken)
+	}
+
+	for _, c := range prog.Chunks {
+		if _, err := env.ExecuteActivity(a.DetectChunk, DetectInput{CaptureID: "pico", StreamID: "plaza", Chunk: c,
+			StartedAt: started, Model: begun.Detect.Model, Filter: begun.Detect.Filter}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var frames, persons, others int
+	var model string
+	_ = a.DB.QueryRow(ctx, `SELECT count(*), min(model) FROM frames WHERE capture_id = 'pico'`).Scan(&frames, &model)
+	_ = a.DB.QueryRow(ctx, `SELECT count(*) FILTER (WHERE class_name = 'person'), count(*) FILTER (WHERE class_name <> 'person')
+		FROM detections WHERE capture_id = 'pico'`).Scan(&persons, &others)
+	if frames != 8 || model != "picodet_s_416_coco" || persons < 8*2 || others != 0 {
+		t.Fatalf("%d frames by %q, %d persons and %d other objects; want 8 frames by picodet, persons only", frames, model, persons, others)
 	}
 }

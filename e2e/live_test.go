@@ -37,9 +37,16 @@ type liveStack struct {
 
 func newLiveStack(t testing.TB, resolver source.Resolver) *liveStack {
 	t.Helper()
+	return newDetectStack(t, resolver, detector.Options{}, 2)
+}
+
+// newDetectStack is newLiveStack with the detector settings and network count
+// chosen, for the benchmarks.
+func newDetectStack(t testing.TB, resolver source.Resolver, opts detector.Options, nets int) *liveStack {
+	t.Helper()
 	pool, _ := testenv.DB(t)
 	tc := testenv.Temporal(t)
-	dets, err := detector.NewModels(nil, detector.Options{}, 2)
+	dets, err := detector.NewModels(nil, opts, nets)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +64,7 @@ func newLiveStack(t testing.TB, resolver source.Resolver) *liveStack {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := worker.Run(ctx, tc, acts, worker.Options{TaskQueue: s.queue, DetectTaskQueue: s.detect, DetectConcurrency: 2}); err != nil {
+		if err := worker.Run(ctx, tc, acts, worker.Options{TaskQueue: s.queue, DetectTaskQueue: s.detect, DetectConcurrency: nets}); err != nil {
 			t.Error(err)
 		}
 	}()

@@ -11,7 +11,8 @@ minio_version=v0.0.0-20260212201848-7aac2a2c5b7c
 
 log() { printf '[install] %s\n' "$*" >&2; }
 
-packages=(postgresql libopencv-dev pkg-config gcc g++ curl ca-certificates)
+# python3-opencv: the plain Python loop `make bench` compares against.
+packages=(postgresql libopencv-dev pkg-config gcc g++ curl ca-certificates python3-opencv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -60,3 +60,8 @@ func probeONNX(data []byte, inputSize, batch int) ([][]int, error) {
 func cleanCVError(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
+
+// SetThreads sets OpenCV's process-wide worker-thread count (0: OpenCV's
+// default, one per core), for callers that compare settings, like the
+// benchmarks.
+func SetThreads(n int) { setNumThreads(n) }

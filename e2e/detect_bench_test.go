@@ -1,0 +1,249 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/sightline-video/sightline/internal/detector"
+	"github.com/sightline-video/sightline/internal/testenv"
+	"github.com/sightline-video/sightline/models"
+	"github.com/sightline-video/sightline/workflows"
+)
+
+// BenchmarkDetectEngine measures, in one run on vtest.avi (every frame):
+//
+//	(a) limit: the best frames/s of net.Forward alone on preprocessed blobs,
+//	    over OpenCV thread counts, batch sizes and parallel networks;
+//	(b) detector: the detector (letterbox, forward, decode, NMS) over
+//	    frames already decoded, with the worker's default settings;
+//	(c) pipeline: a CaptureWorkflow through Temporal: read the file, JPEG
+//	    chunks to MinIO, detection, frame and detection rows to PostgreSQL;
+//	(d) python: bench/python_loop.py, a plain loop with Debian's
+//	    python3-opencv and the same model.
+//
+// It ends with the line `detect-bench: limit_fps=A detector_fps=B
+// pipeline_fps=C python_fps=D`. Run it with -benchtime 1x: one run is
+// already ~2 minutes.
+func BenchmarkDetectEngine(b *testing.B) {
+	video := testenv.SharedFile(b, "vtest.avi")
+	nets := runtime.NumCPU()
+	for i := 0; i < b.N; i++ {
+		frames := readFrames(b, video)
+		limit, best := forwardLimit(b, frames, nets)
+		det := detectorFPS(b, frames, nets)
+		n := len(frames)
+		closeFrames(frames)
+		pipe := pipelineFPS(b, video, n, nets)
+		py := pythonFPS(b, video)
+
+		fmt.Printf("(a) forward-only limit  %6.2f frames/s  (%s)\n", limit, best)
+		fmt.Printf("(b) detector            %6.2f frames/s  %.2f of (a)\n", det, det/limit)
+		fmt.Printf("(c) full pipeline       %6.2f frames/s  %.2f of (a), %.2fx (d)\n", pipe, pipe/limit, pipe/py)
+		fmt.Printf("(d) python loop         %6.2f frames/s  %.2f of (a)\n", py, py/limit)
+		fmt.Printf("detect-bench: limit_fps=%.2f detector_fps=%.2f pipeline_fps=%.2f python_fps=%.2f\n", limit, det, pipe, py)
+		b.ReportMetric(limit, "limit_fps")
+		b.ReportMetric(det, "detector_fps")
+		b.ReportMetric(pipe, "pipeline_fps")
+		b.ReportMetric(py, "python_fps")
+	}
+}
+
+func readFrames(b *testing.B, path string) []gocv.Mat {
+	vc, err := gocv.VideoCaptureFile(path)
+	if err != nil {
+		b.Fatalf("open %s: %v", path, err)
+	}
+	defer vc.Close()
+	var frames []gocv.Mat
+	for {
+		m := gocv.NewMat()
+		if !vc.Read(&m) || m.Empty() {
+			m.Close()
+			break
+		}
+		frames = append(frames, m)
+	}
+	if len(frames) < 100 {
+		b.Fatalf("%s: only %d frames", path, len(frames))
+	}
+	return frames
+}
+
+func closeFrames(frames []gocv.Mat) {
+	for _, f := range frames {
+		f.Close()
+	}
+}
+
+// forwardLimit times net.Forward alone over prepared blobs for every
+// setting tried and returns the best frames/s and the setting.
+func forwardLimit(b *testing.B, frames []gocv.Mat, maxNets int) (float64, string) {
+	const size = 416
+	// A blob per batch size from the first frames, letterboxing skipped:
+	// the forward pass costs the same whatever the pixels.
+	blobs := map[int]gocv.Mat{}
+	for _, batch := range []int{1, 4, 8} {
+		blob := gocv.NewMat()
+		gocv.BlobFromImages(frames[:batch], &blob, 1, image.Pt(size, size), gocv.NewScalar(0, 0, 0, 0), false, false, gocv.MatTypeCV32F)
+		blobs[batch] = blob
+	}
+	defer func() {
+		for _, m := range blobs {
+			m.Close()
+		}
+		detector.SetThreads(0)
+	}()
+	bestFPS, bestSetting := 0.0, ""
+	for _, threads := range []int{1, 2} {
+		for _, batch := range []int{1, 4, 8} {
+			for nets := 1; nets <= maxNets; nets++ {
+				if threads*nets > 2*maxNets {
+					continue
+				}
+				detector.SetThreads(threads)
+				fps := forwardFPS(b, blobs[batch], batch, nets, 120)
+				setting := fmt.Sprintf("threads=%d batch=%d nets=%d", threads, batch, nets)
+				fmt.Printf("    forward %-28s %6.2f frames/s\n", setting, fps)
+				if fps > bestFPS {
+					bestFPS, bestSetting = fps, setting
+				}
+			}
+		}
+	}
+	return bestFPS, bestSetting
+}
+
+// forwardFPS runs about total frames through nets networks in parallel.
+func forwardFPS(b *testing.B, blob gocv.Mat, batch, nets, total int) float64 {
+	netsList := make([]gocv.Net, nets)
+	for i := range netsList {
+		net, err := gocv.ReadNetFromONNXBytes(models.DefaultONNX)
+		if err != nil {
+			b.Fatal(err)
+		}
+		netsList[i] = net
+		defer netsList[i].Close()
+		netsList[i].SetInput(blob, "")
+		out := netsList[i].Forward("") // warm up: allocations, layer fusion
+		out.Close()
+	}
+	passes := max(1, total/(batch*nets))
+	var wg sync.WaitGroup
+	start := time.Now()
+	for _, net := range netsList {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range passes {
+				net.SetInput(blob, "")
+				out := net.Forward("")
+				out.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(passes*batch*nets) / time.Since(start).Seconds()
+}
+
+// detectorFPS runs the worker's detector setup (one network per core, one
+// OpenCV thread each, the default batch) over all frames.
+func detectorFPS(b *testing.B, frames []gocv.Mat, nets int) float64 {
+	m, err := detector.NewModels(nil, detector.Options{Threads: 1}, nets)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	pool, err := m.Pool("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	dets := make([]*detector.Detector, nets)
+	for i := range dets {
+		if dets[i], err = pool.Get(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		defer dets[i].Release()
+		if _, err := dets[i].Detect(frames[0]); err != nil { // warm up
+			b.Fatal(err)
+		}
+	}
+	next := make(chan int, len(frames))
+	for i := range frames {
+		next <- i
+	}
+	close(next)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for _, d := range dets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if _, err := d.Detect(frames[i]); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(len(frames)) / time.Since(start).Seconds()
+}
+
+// pipelineFPS captures the whole video through Temporal with a worker set
+// up as `sightline worker` sets itself up on this machine.
+func pipelineFPS(b *testing.B, video string, frames, nets int) float64 {
+	s := newDetectStack(b, nil, detector.Options{Threads: 1}, nets)
+	id := testenv.Name("capture-bench")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	start := time.Now()
+	var res workflows.CaptureResult
+	err := s.start(id, workflows.CaptureInput{StreamID: "bench", Source: video, SkipRollup: true,
+		ChunkFrames: workflows.DefaultChunkFrames, DetectConcurrency: nets}).Get(ctx, &res)
+	if err != nil {
+		b.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	if res.Frames != frames {
+		b.Fatalf("pipeline captured %d frames, the video has %d", res.Frames, frames)
+	}
+	if n := s.count(`SELECT count(*) FROM frames WHERE capture_id = $1`, id); n != frames {
+		b.Fatalf("pipeline stored %d frame rows, want %d", n, frames)
+	}
+	return float64(frames) / elapsed.Seconds()
+}
+
+var pythonFPSLine = regexp.MustCompile(`fps=([0-9.]+)`)
+
+func pythonFPS(b *testing.B, video string) float64 {
+	py := "/usr/bin/python3" // Debian's, which python3-opencv is built for
+	if v := os.Getenv("SIGHTLINE_BENCH_PYTHON"); v != "" {
+		py = v
+	}
+	model := testenv.RepoRoot(b) + "/models/yolox_nano_416_coco.onnx"
+	out, err := exec.Command(py, testenv.RepoRoot(b)+"/bench/python_loop.py", video, model).CombinedOutput()
+	if err != nil {
+		b.Fatalf("python loop (needs Debian's python3-opencv): %v\n%s", err, out)
+	}
+	m := pythonFPSLine.FindSubmatch(out)
+	if m == nil {
+		b.Fatalf("python loop printed no fps: %s", out)
+	}
+	fps, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return fps
+}

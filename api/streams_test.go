@@ -86,6 +86,9 @@ func TestStreamsBadInput(t *testing.T) {
 		{"missing source", `{"id":"lobby"}`, "source is required"},
 		{"blank source", `{"id":"lobby","source":"  "}`, "source is required"},
 		{"metadata not an object", `{"id":"lobby","source":"/v.avi","metadata":[1]}`, "metadata must be a JSON object"},
+		{"unknown model", `{"id":"lobby","source":"/v.avi","detect":{"model":"yolo9000"}}`, `unknown model "yolo9000"`},
+		{"unknown class", `{"id":"lobby","source":"/v.avi","detect":{"filter":{"classes":["unicorn"]}}}`, `unknown class "unicorn"`},
+		{"bad threshold", `{"id":"lobby","source":"/v.avi","detect":{"filter":{"class_min_score":{"person":2}}}}`, "out of range"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -124,4 +127,25 @@ func TestStreamSourcePolicy(t *testing.T) {
 		e.wantError(http.MethodPost, "/api/v1/streams", `{"id":"blocked","source":"`+src+`"}`,
 			http.StatusForbidden, "not allowed")
 	}
+}
+
+// TestStreamDetectSettings: a stream keeps its model and class filter, and
+// a capture request may override them (checked the same way).
+func TestStreamDetectSettings(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var st Stream
+	e.expect(http.MethodPost, "/api/v1/streams", `{"id":"gate","source":"/v.avi","detect":{"model":"picodet_s_416_coco",
+		"filter":{"classes":["person","car"],"class_min_score":{"person":0.6}}}}`, http.StatusCreated, &st)
+	if st.Detect.Model != "picodet_s_416_coco" || st.Detect.Filter == nil || len(st.Detect.Filter.Classes) != 2 ||
+		st.Detect.Filter.ClassMinScore["person"] != 0.6 {
+		t.Fatalf("stored detect settings %+v", st.Detect)
+	}
+	var got Stream
+	e.get("/api/v1/streams/gate", http.StatusOK, &got)
+	if got.Detect.Model != "picodet_s_416_coco" || got.Detect.Filter.ClassMinScore["person"] != 0.6 {
+		t.Fatalf("read back %+v", got.Detect)
+	}
+	e.wantError(http.MethodPost, "/api/v1/streams/gate/captures", `{"detect":{"filter":{"classes":["dragon"]}}}`,
+		http.StatusBadRequest, `unknown class "dragon"`)
 }

@@ -211,7 +211,7 @@ func pipelineFPS(b *testing.B, video string, frames, nets int) float64 {
 	start := time.Now()
 	var res workflows.CaptureResult
 	err := s.start(id, workflows.CaptureInput{StreamID: "bench", Source: video, SkipRollup: true,
-		ChunkFrames: workflows.DefaultChunkFrames, DetectConcurrency: nets}).Get(ctx, &res)
+		ChunkFrames: workflows.DefaultChunkFrames, DetectConcurrency: 2 * nets}).Get(ctx, &res)
 	if err != nil {
 		b.Fatal(err)
 	}

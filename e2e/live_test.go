@@ -64,7 +64,7 @@ func newDetectStack(t testing.TB, resolver source.Resolver, opts detector.Option
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := worker.Run(ctx, tc, acts, worker.Options{TaskQueue: s.queue, DetectTaskQueue: s.detect, DetectConcurrency: nets}); err != nil {
+		if err := worker.Run(ctx, tc, acts, worker.Options{TaskQueue: s.queue, DetectTaskQueue: s.detect, DetectConcurrency: 2 * nets}); err != nil {
 			t.Error(err)
 		}
 	}()

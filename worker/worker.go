@@ -27,7 +27,8 @@ type Options struct {
 	DetectTaskQueue string
 	Roles           []string // RoleMain and/or RoleDetect; empty: both
 	// DetectConcurrency bounds detection activities in flight on this
-	// worker; it should equal the size of the detector pool.
+	// worker; twice the detector pool keeps the networks busy while chunks
+	// are fetched and their rows written.
 	DetectConcurrency int
 	Log               *slog.Logger
 }

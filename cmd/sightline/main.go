@@ -144,7 +144,10 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, serveWor
 		g.Go(func() error {
 			return worker.Run(ctx, a.Temporal, a.Acts, worker.Options{
 				TaskQueue: cfg.TaskQueue, DetectTaskQueue: detectQueue, Roles: roles,
-				DetectConcurrency: app.DetectWorkers(cfg), Log: log,
+				// Twice the networks: while a chunk is detected the next
+				// one is fetched from MinIO and decoded, and the last
+				// one's rows are written, so no network waits on I/O.
+				DetectConcurrency: 2 * app.DetectWorkers(cfg), Log: log,
 			})
 		})
 	}

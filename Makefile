@@ -57,6 +57,8 @@ bench: services ## benchmarks: detection engine vs its limit and a Python loop, 
 	$(GO) test -run '^$$' -bench RTMPLag -benchtime 2x ./e2e/
 	$(GO) test -run '^$$' -bench DetectEngine -benchtime 1x -timeout 30m ./e2e/ | tee .data/detect-bench.log
 	@grep '^detect-bench:' .data/detect-bench.log
+	set -o pipefail; $(GO) test -run '^$$' -bench Rollup -benchtime 1x -timeout 20m ./dbt_like/ | tee .data/rollup-bench.log
+	@grep '^rollup-bench:' .data/rollup-bench.log
 
 lint:
 	$(GO) vet ./...

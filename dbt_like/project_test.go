@@ -95,8 +95,8 @@ func TestDefaultProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(sql, "date_bin('5 minutes'::interval") || !strings.Contains(sql, "FROM analytics.frame_object_counts") ||
-		!strings.Contains(sql, "NOT false OR") {
+	if !strings.Contains(sql, "date_bin('5 minutes'::interval") || !strings.Contains(sql, "FROM analytics.frame_object_counts o") ||
+		!strings.Contains(sql, "WHERE inserted_at >= '-infinity'::timestamptz") {
 		t.Errorf("rendered object_counts:\n%s", sql)
 	}
 }

@@ -545,6 +545,12 @@ func keepRows(m *Model, sql string) string {
 // transaction.
 func (p *Project) merge(ctx context.Context, tx pgx.Tx, m *Model, sql string) (inserted, deleted int64, err error) {
 	const batch = "dbtlike_batch"
+	// A batch is small but its plan can look costly to the planner (it
+	// cannot know how few buckets changed): JIT compiling it would cost
+	// more than running it.
+	if err := execOne(ctx, tx, "SET LOCAL jit = off"); err != nil {
+		return 0, 0, fmt.Errorf("set jit: %w", err)
+	}
 	if err := execOne(ctx, tx, "CREATE TEMP TABLE "+batch+" ON COMMIT DROP AS "+sql); err != nil {
 		return 0, 0, fmt.Errorf("compute incremental batch: %w", err)
 	}
@@ -581,10 +587,16 @@ func (p *Project) swap(ctx context.Context, tx pgx.Tx, m *Model, old, sql string
 		}
 		rows = tag.RowsAffected()
 		idx := m.Config.Indexes
-		if m.Config.Materialized == Incremental {
-			idx = append([][]string{m.Config.PartitionBy}, idx...)
-		} else if len(m.Config.UniqueKey) > 0 {
+		if len(m.Config.UniqueKey) > 0 && m.Config.Materialized != Incremental {
 			idx = append([][]string{m.Config.UniqueKey}, idx...)
+		}
+		if m.Config.Materialized == Incremental {
+			// Unique, so a merge can never duplicate a key; the partition
+			// columns first, so the merge's delete can use it.
+			key := slices.Concat(m.Config.PartitionBy, m.Config.markerColumns())
+			if err := execOne(ctx, tx, "CREATE UNIQUE INDEX ON "+newRel+" ("+strings.Join(key, ", ")+")"); err != nil {
+				return 0, fmt.Errorf("unique index %s (%s): %w", newRel, strings.Join(key, ", "), err)
+			}
 		}
 		for _, cols := range idx {
 			if err := execOne(ctx, tx, "CREATE INDEX ON "+newRel+" ("+strings.Join(cols, ", ")+")"); err != nil {

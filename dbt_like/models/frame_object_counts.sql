@@ -1,11 +1,14 @@
 {{ config(materialized='incremental', unique_key='capture_id, frame_index, class_name',
           partition_by='capture_id, frame_index', indexes='stream_id, ts', lookback='1m') }}
-{{ test('unique', 'capture_id, frame_index, class_name') }}
 {{ test('not_null', 'capture_id, frame_index, stream_id, ts, class_name, n') }}
 {{ test('expression', 'n > 0') }}
 -- One row per analysed frame and class: how many confident detections of
 -- the class the frame has. This is the only place the score threshold
 -- (var min_score) is applied; every other model counts from here.
+--
+-- Its unique_key is enforced by the unique index every incremental model
+-- gets (a unique test over all its rows would cost more than the small
+-- merges it checks).
 --
 -- Incremental: frames written since the last run (new, late or retried
 -- chunks: a retry deletes and re-inserts its frames) are re-derived and

@@ -10,42 +10,27 @@
 -- are recomputed whole (late data lands in old buckets; a retried chunk
 -- re-derives the buckets it touches).
 WITH changed AS (
-    SELECT DISTINCT
-        stream_id,
-        date_bin({{ var('bucket', "'1 minute'") }}::interval, ts, timestamptz '1970-01-01 00:00:00+00') AS bucket
+    SELECT DISTINCT stream_id, date_bin({{ var('bucket', "'1 minute'") }}::interval, ts, timestamptz '1970-01-01 00:00:00+00') AS bucket
     FROM {{ source('sightline', 'frames') }}
     WHERE inserted_at >= {{ watermark() }}
-), frame_buckets AS (
-    SELECT
-        f.stream_id,
-        date_bin({{ var('bucket', "'1 minute'") }}::interval, f.ts, timestamptz '1970-01-01 00:00:00+00') AS bucket,
-        count(*)::bigint AS frames,
-        min(f.ts) AS first_ts,
-        max(f.ts) AS last_ts
-    FROM {{ source('sightline', 'frames') }} f
-    WHERE NOT {{ is_incremental() }} OR EXISTS (
-        SELECT 1 FROM changed c
-        WHERE c.stream_id = f.stream_id AND f.ts >= c.bucket
-          AND f.ts < c.bucket + {{ var('bucket', "'1 minute'") }}::interval)
-    GROUP BY 1, 2
-), object_buckets AS (
-    SELECT
-        o.stream_id,
-        date_bin({{ var('bucket', "'1 minute'") }}::interval, o.ts, timestamptz '1970-01-01 00:00:00+00') AS bucket,
-        sum(o.n)::bigint AS objects
-    FROM {{ ref('frame_object_counts') }} o
-    WHERE NOT {{ is_incremental() }} OR EXISTS (
-        SELECT 1 FROM changed c
-        WHERE c.stream_id = o.stream_id AND o.ts >= c.bucket
-          AND o.ts < c.bucket + {{ var('bucket', "'1 minute'") }}::interval)
-    GROUP BY 1, 2
 )
+-- LATERAL reads each changed bucket through the (stream_id, ts) indexes,
+-- whatever the planner guesses of how many buckets changed.
 SELECT
-    f.stream_id,
-    f.bucket,
+    c.stream_id,
+    c.bucket,
     f.frames,
     coalesce(o.objects, 0)::bigint AS objects,
     f.first_ts,
     f.last_ts
-FROM frame_buckets f
-LEFT JOIN object_buckets o USING (stream_id, bucket)
+FROM changed c
+CROSS JOIN LATERAL (
+    SELECT count(*)::bigint AS frames, min(f.ts) AS first_ts, max(f.ts) AS last_ts
+    FROM {{ source('sightline', 'frames') }} f
+    WHERE f.stream_id = c.stream_id AND f.ts >= c.bucket AND f.ts < c.bucket + {{ var('bucket', "'1 minute'") }}::interval
+) f
+CROSS JOIN LATERAL (
+    SELECT sum(o.n)::bigint AS objects
+    FROM {{ ref('frame_object_counts') }} o
+    WHERE o.stream_id = c.stream_id AND o.ts >= c.bucket AND o.ts < c.bucket + {{ var('bucket', "'1 minute'") }}::interval
+) o

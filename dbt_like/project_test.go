@@ -249,3 +249,37 @@ func TestViewDependents(t *testing.T) {
 		t.Errorf("viewDependents(t) = %v", got)
 	}
 }
+
+func TestPlan(t *testing.T) {
+	p, err := DefaultProject()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := p.Plan([]string{"frame_object_counts", "stream_totals"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// stream_totals waits for frame_object_counts through the two models
+	// left out between them.
+	if len(plan.Models) != 2 || !slices.Equal(plan.Models[1].Deps, []string{"frame_object_counts"}) ||
+		plan.Models[0].Deps != nil || plan.Models[0].Materialized != Incremental {
+		t.Errorf("plan models %+v", plan.Models)
+	}
+	for _, tc := range plan.Tests {
+		if tc.Model != "frame_object_counts" && tc.Model != "stream_totals" {
+			t.Errorf("test %+v of a model not selected", tc)
+		}
+		if strings.Contains(tc.Name, "object_counts: ") && !strings.HasPrefix(tc.Name, "frame_") {
+			t.Errorf("test %s reads object_counts, which is not built", tc.Name)
+		}
+	}
+	all, _ := p.Plan(nil, false)
+	if len(all.Models) != 9 || len(all.Tests) != len(p.Tests()) {
+		t.Errorf("full plan: %d models, %d tests", len(all.Models), len(all.Tests))
+	}
+	if none, _ := p.Plan(nil, true); len(none.Tests) != 0 {
+		t.Errorf("skip tests planned %d tests", len(none.Tests))
+	}
+	_, err = p.Plan([]string{"ghost+"}, false)
+	wantErr(t, err, "unknown model ghost")
+}

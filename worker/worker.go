@@ -37,10 +37,14 @@ type Options struct {
 func RegisterMain(w worker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflow(workflows.CaptureWorkflow)
 	w.RegisterWorkflow(workflows.StreamWorkflow)
+	w.RegisterWorkflow(workflows.RollupWorkflow)
 	w.RegisterActivity(acts.BeginCapture)
 	w.RegisterActivity(acts.CaptureFrames)
 	w.RegisterActivity(acts.FinishCapture)
-	w.RegisterActivity(acts.RunRollup)
+	w.RegisterActivity(acts.RunRollup) // still called by captures started before RollupWorkflow
+	w.RegisterActivity(acts.PlanRollup)
+	w.RegisterActivity(acts.BuildRollupModel)
+	w.RegisterActivity(acts.RunRollupTest)
 }
 
 // RegisterDetect registers the detection activity.

@@ -212,12 +212,22 @@ func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (CaptureResult, erro
 
 	if !in.SkipRollup {
 		prog.Phase = "rollup"
-		rollCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			StartToCloseTimeout: 30 * time.Minute,
-			RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
-		})
-		if err := workflow.ExecuteActivity(rollCtx, a.RunRollup, activities.RollupInput{}).Get(ctx, nil); err != nil {
-			return fail("rollup", err)
+		// Runs started before RollupWorkflow existed replay the activity.
+		if workflow.GetVersion(ctx, "rollup-child-workflow", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			rollCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+				StartToCloseTimeout: 30 * time.Minute,
+				RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
+			})
+			if err := workflow.ExecuteActivity(rollCtx, a.RunRollup, activities.RollupInput{}).Get(ctx, nil); err != nil {
+				return fail("rollup", err)
+			}
+		} else {
+			// A child workflow, so each model shows in the Temporal UI; its
+			// id derives from the capture's, so a retry reuses it.
+			rollCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: res.CaptureID + "-rollup"})
+			if err := workflow.ExecuteChildWorkflow(rollCtx, RollupWorkflow, RollupInput{}).Get(ctx, nil); err != nil {
+				return fail("rollup", err)
+			}
 		}
 	}
 	finish("completed", nil)

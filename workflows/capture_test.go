@@ -60,7 +60,8 @@ func TestCaptureWorkflowDetectsEveryChunkWithBoundedConcurrency(t *testing.T) {
 			mu.Unlock()
 			return activities.DetectResult{Frames: 10, Detections: 3}, nil
 		})
-	env.OnActivity(a.RunRollup, mock.Anything, mock.Anything).Return(activities.RollupResult{}, nil).Once()
+	env.RegisterWorkflow(RollupWorkflow)
+	env.OnWorkflow(RollupWorkflow, mock.Anything, RollupInput{}).Return(RollupResult{}, nil).Once()
 	env.OnActivity(a.FinishCapture, mock.Anything, mock.MatchedBy(func(in activities.FinishCaptureInput) bool {
 		return in.Status == "completed" && in.Frames == 70
 	})).Return(nil).Once()

@@ -10,14 +10,18 @@ import (
 )
 
 // TestReplayCaptureHistory replays the history of a real CaptureWorkflow run
-// (recorded by the e2e test with SIGHTLINE_UPDATE_HISTORY=1). A change to the
-// workflow that is not deterministic against runs already in flight fails
-// here; such a change needs workflow.GetVersion.
+// (recorded by the e2e test with SIGHTLINE_UPDATE_HISTORY=1), and an older
+// one that ran the rollup as an activity instead of a child RollupWorkflow.
+// A change to the workflow that is not deterministic against runs already
+// in flight fails here; such a change needs workflow.GetVersion.
 func TestReplayCaptureHistory(t *testing.T) {
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflow(CaptureWorkflow)
-	logger := log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := r.ReplayWorkflowHistoryFromJSONFile(logger, "testdata/capture_history.json"); err != nil {
-		t.Fatalf("replay: %v", err)
+	for _, file := range []string{"capture_history.json", "capture_history_rollup_activity.json"} {
+		r := worker.NewWorkflowReplayer()
+		r.RegisterWorkflow(CaptureWorkflow)
+		r.RegisterWorkflow(RollupWorkflow)
+		logger := log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err := r.ReplayWorkflowHistoryFromJSONFile(logger, "testdata/"+file); err != nil {
+			t.Errorf("replay %s: %v", file, err)
+		}
 	}
 }

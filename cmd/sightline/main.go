@@ -17,7 +17,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sightline-video/sightline/api"
-	dbtlike "github.com/sightline-video/sightline/dbt_like"
 	"github.com/sightline-video/sightline/internal/app"
 	"github.com/sightline-video/sightline/internal/config"
 	schema "github.com/sightline-video/sightline/sql"
@@ -31,7 +30,7 @@ commands:
   worker    run a Temporal worker (--roles main,detect; --gpu: detect on CUDA from the GPU queue)
   api       serve the HTTP API
   migrate   apply database migrations
-  rollup    run the rollup models now
+  rollup    run the rollup models now, list them, or schedule RollupWorkflow (--list, --select, --full-refresh, --schedule)
   capture   capture a source now and follow its progress (Ctrl-C: cancel or leave running)
   detect    detect objects in images or videos and print them (--annotate DIR: also write the frames with boxes)
   frame     fetch a stored frame from the API as a JPEG, optionally with its detections drawn
@@ -158,42 +157,6 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, serveWor
 		g.Go(func() error { return srv.Start(ctx, cfg.APIAddress) })
 	}
 	return g.Wait()
-}
-
-func runRollup(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("rollup", flag.ContinueOnError)
-	sel := fs.String("select", "", "comma-separated models to run (default: all)")
-	list := fs.Bool("list", false, "print the models in run order and exit")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	project, err := dbtlike.DefaultProject()
-	if err != nil {
-		return err
-	}
-	if *list {
-		for _, name := range project.Order() {
-			fmt.Fprintln(stdout, name)
-		}
-		return nil
-	}
-	a, err := app.Open(ctx, cfg, log, app.Needs{Migrate: true})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	var opts dbtlike.RunOptions
-	if *sel != "" {
-		opts.Select = strings.Split(*sel, ",")
-	}
-	res, err := project.Run(ctx, a.Acts.DB, opts)
-	if err != nil {
-		return err
-	}
-	for _, m := range res.Models {
-		fmt.Fprintf(stdout, "%-28s %-6s %8s\n", m.Name, m.Materialized, m.Duration.Round(1e6))
-	}
-	return nil
 }
 
 func contains(xs []string, x string) bool {

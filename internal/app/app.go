@@ -75,7 +75,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, needs Needs)
 			return nil, err
 		}
 	}
-	project, err := dbtlike.DefaultProject()
+	project, err := dbtlike.ProjectFromEnv("")
 	if err != nil {
 		return nil, fmt.Errorf("load rollup models: %w", err)
 	}

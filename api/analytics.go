@@ -177,3 +177,94 @@ ORDER BY bucket, object`, st.ID, obj, from, to)
 	}
 	return c.JSON(http.StatusOK, out)
 }
+
+// ObjectOverall is one object in the ranking of objects across all streams.
+type ObjectOverall struct {
+	Object      string  `json:"object"`
+	Streams     int64   `json:"streams"` // streams it was seen in
+	Frames      int64   `json:"frames"`  // frames analysed in all streams
+	Objects     int64   `json:"objects"`
+	AvgPerFrame float64 `json:"avg_per_frame"`
+	MaxPerFrame int64   `json:"max_per_frame"`
+	Rank        int64   `json:"rank"`
+}
+
+// StreamOverall is one stream in the ranking of streams by all objects
+// per frame.
+type StreamOverall struct {
+	StreamID             string   `json:"stream_id"`
+	StreamName           string   `json:"stream_name"`
+	Frames               int64    `json:"frames"`
+	Objects              int64    `json:"objects"`
+	AvgPerFrame          float64  `json:"avg_per_frame"`
+	DistinctObjects      int64    `json:"distinct_objects"`
+	TopObject            *string  `json:"top_object"`
+	TopObjectAvgPerFrame *float64 `json:"top_object_avg_per_frame"`
+	Rank                 int64    `json:"rank"`
+}
+
+// Series is one top object of a stream over its latest buckets, ready for
+// a chart: the arrays are aligned on Buckets.
+type Series struct {
+	Object      string      `json:"object"`
+	Rank        int64       `json:"rank"`
+	Buckets     []time.Time `json:"buckets"`
+	Frames      []int64     `json:"frames"`
+	Objects     []int64     `json:"objects"`
+	AvgPerFrame []float64   `json:"avg_per_frame"`
+	MaxPerFrame []int64     `json:"max_per_frame"`
+}
+
+// rankObjects ranks the objects across every stream.
+func (s *Server) rankObjects(c echo.Context) error {
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	out, err := queryAnalytics[ObjectOverall](s, c.Request().Context(), "ranking objects across streams", `
+SELECT object::text, streams::bigint, frames::bigint, objects::bigint, avg_per_frame::float8, max_per_frame::bigint, rank::bigint
+FROM analytics.object_ranking
+ORDER BY rank, object
+LIMIT $1`, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// rankStreamsOverall ranks the streams by all objects per analysed frame.
+func (s *Server) rankStreamsOverall(c echo.Context) error {
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	out, err := queryAnalytics[StreamOverall](s, c.Request().Context(), "ranking streams overall", `
+SELECT stream_id::text, coalesce(stream_name::text, stream_id::text), frames::bigint, objects::bigint, avg_per_frame::float8,
+       distinct_objects::bigint, top_object::text, top_object_avg_per_frame::float8, rank::bigint
+FROM analytics.stream_ranking
+ORDER BY rank, stream_id
+LIMIT $1`, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// streamSeries is a stream's top objects as chart-ready time series.
+func (s *Server) streamSeries(c echo.Context) error {
+	ctx := c.Request().Context()
+	st, err := s.loadStream(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	out, err := queryAnalytics[Series](s, ctx, "reading the time series of stream "+st.ID, `
+SELECT object::text, rank::bigint, buckets::timestamptz[], frames::bigint[], objects::bigint[], avg_per_frame::float8[],
+       max_per_frame::bigint[]
+FROM analytics.top_object_series
+WHERE stream_id = $1
+ORDER BY rank, object`, st.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}

@@ -27,6 +27,9 @@ func TestAnalyticsBeforeAnyRollup(t *testing.T) {
 		"/api/v1/rankings/streams?object=person",
 		"/api/v1/streams/lobby/objects",
 		"/api/v1/streams/lobby/counts",
+		"/api/v1/streams/lobby/series",
+		"/api/v1/rankings/objects",
+		"/api/v1/rankings/streams/overall",
 	} {
 		code, body := e.do(http.MethodGet, path, "")
 		if code != http.StatusOK || string(body) != "[]\n" {

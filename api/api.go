@@ -123,9 +123,12 @@ func New(deps Deps) *Server {
 	v1.GET("/streams/:id/captures", s.listCaptures)
 	v1.GET("/streams/:id/objects", s.streamObjects)
 	v1.GET("/streams/:id/counts", s.streamCounts)
+	v1.GET("/streams/:id/series", s.streamSeries)
 	v1.GET("/captures/:id", s.getCapture)
 	v1.GET("/captures/:id/frames/:index", s.getFrame)
 	v1.GET("/rankings/streams", s.rankStreams)
+	v1.GET("/rankings/streams/overall", s.rankStreamsOverall)
+	v1.GET("/rankings/objects", s.rankObjects)
 	s.scheduleRoutes(v1)
 	s.echo = e
 	return s

@@ -1,0 +1,105 @@
+package api
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	dbtlike "github.com/sightline-video/sightline/dbt_like"
+)
+
+// TestRollupEndpoints runs the real rollup models over a small capture and
+// reads every analytics endpoint. lobby: 4 frames a minute apart with 3, 1,
+// 0 and 2 people (0.9) and a car (0.2, under the threshold) in the first;
+// dock: 2 frames, a truck in each and a person in the second.
+func TestRollupEndpoints(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.addStream("lobby", "/videos/lobby.avi")
+	e.addStream("dock", "/videos/dock.avi")
+	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	e.addCapture("c1", "lobby", "completed", t0)
+	e.addCapture("c2", "dock", "completed", t0)
+	e.exec(`INSERT INTO chunks (capture_id, seq, stream_id, object_key, first_frame, frame_count, start_ms, end_ms)
+		VALUES ('c1', 0, 'lobby', 'k', 0, 4, 0, 1), ('c2', 0, 'dock', 'k', 0, 2, 0, 1)`)
+	e.exec(`INSERT INTO frames (capture_id, frame_index, stream_id, chunk_seq, pts_ms, ts, width, height, detection_count, model)
+		SELECT c, i, s, 0, i * 60000, $1::timestamptz + i * interval '1 minute', 640, 480, 0, 'm'
+		FROM (VALUES ('c1', 'lobby', 4), ('c2', 'dock', 2)) v(c, s, n), generate_series(0, n - 1) i`, t0)
+	e.exec(`INSERT INTO detections (capture_id, frame_index, det_index, stream_id, ts, class_id, class_name, score, x1, y1, x2, y2)
+		SELECT f.capture_id, f.frame_index, row_number() OVER (PARTITION BY f.capture_id, f.frame_index) - 1, f.stream_id, f.ts,
+		       0, v.cls, v.score, 0, 0, 1, 1
+		FROM frames f JOIN (VALUES ('c1', 0, 3, 'person', 0.9), ('c1', 0, 1, 'car', 0.2), ('c1', 1, 1, 'person', 0.9),
+			('c1', 3, 2, 'person', 0.9), ('c2', 0, 1, 'truck', 0.8), ('c2', 1, 1, 'truck', 0.8), ('c2', 1, 1, 'person', 0.7))
+			v(c, i, n, cls, score) ON f.capture_id = v.c AND f.frame_index = v.i, generate_series(1, v.n)`)
+	p, err := dbtlike.DefaultProject()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Run(context.Background(), e.db, dbtlike.RunOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}); err != nil {
+		t.Fatal(err)
+	}
+
+	var objects []ObjectOverall
+	e.get("/api/v1/rankings/objects", http.StatusOK, &objects)
+	// 6 frames in all: person 6 + 1 = 7, truck 2; the low-score car is not counted.
+	want := []ObjectOverall{
+		{Object: "person", Streams: 2, Frames: 6, Objects: 7, AvgPerFrame: 7.0 / 6, MaxPerFrame: 3, Rank: 1},
+		{Object: "truck", Streams: 1, Frames: 6, Objects: 2, AvgPerFrame: 2.0 / 6, MaxPerFrame: 1, Rank: 2},
+	}
+	if len(objects) != 2 || objects[0] != want[0] || objects[1] != want[1] {
+		t.Errorf("objects = %+v, want %+v", objects, want)
+	}
+	e.get("/api/v1/rankings/objects?limit=1", http.StatusOK, &objects)
+	if len(objects) != 1 {
+		t.Errorf("limit=1: %+v", objects)
+	}
+
+	var streams []StreamOverall
+	e.get("/api/v1/rankings/streams/overall", http.StatusOK, &streams)
+	// dock: 3 objects over 2 frames = 1.5; lobby: 6 over 4 = 1.5: a tie, by id.
+	if len(streams) != 2 || streams[0].StreamID != "dock" || streams[0].AvgPerFrame != 1.5 || *streams[0].TopObject != "truck" ||
+		streams[1].StreamID != "lobby" || streams[1].StreamName != "Stream lobby" || streams[1].Objects != 6 ||
+		*streams[1].TopObjectAvgPerFrame != 1.5 || streams[1].Rank != 2 {
+		t.Errorf("streams overall = %+v", streams)
+	}
+
+	var series []Series
+	e.get("/api/v1/streams/lobby/series", http.StatusOK, &series)
+	if len(series) != 1 || series[0].Object != "person" || len(series[0].Buckets) != 4 || !series[0].Buckets[0].Equal(t0) ||
+		!equal(series[0].Objects, []int64{3, 1, 0, 2}) || !equal(series[0].AvgPerFrame, []float64{3, 1, 0, 2}) ||
+		!equal(series[0].Frames, []int64{1, 1, 1, 1}) {
+		t.Errorf("lobby series = %+v", series)
+	}
+	e.get("/api/v1/streams/dock/series", http.StatusOK, &series)
+	if len(series) != 2 || series[0].Object != "truck" || !equal(series[1].Objects, []int64{0, 1}) {
+		t.Errorf("dock series = %+v", series)
+	}
+	e.wantError(http.MethodGet, "/api/v1/streams/nope/series", "", http.StatusNotFound, `stream "nope" not found`)
+
+	// The existing endpoints read the same rollup.
+	var ranks []StreamRank
+	e.get("/api/v1/rankings/streams?object=person", http.StatusOK, &ranks)
+	if len(ranks) != 2 || ranks[0].StreamID != "lobby" || ranks[0].AvgPerFrame != 1.5 || ranks[1].AvgPerFrame != 0.5 {
+		t.Errorf("person ranking = %+v", ranks)
+	}
+	var counts []CountPoint
+	e.get("/api/v1/streams/lobby/counts?object=person", http.StatusOK, &counts)
+	if len(counts) != 3 { // the empty minute has no row
+		t.Errorf("lobby person counts = %+v", counts)
+	}
+}
+
+func equal[T comparable](a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -180,6 +180,7 @@ func replay(t *testing.T, c client.Client, id string) {
 	events := len(hist.Events)
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflow(workflows.CaptureWorkflow)
+	r.RegisterWorkflow(workflows.RollupWorkflow) // its child
 	if err := r.ReplayWorkflowHistory(tlog.NewStructuredLogger(slog.Default()), hist); err != nil {
 		t.Fatalf("replay %s (%d events): %v", id, events, err)
 	}

@@ -222,9 +222,10 @@ func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (CaptureResult, erro
 				return fail("rollup", err)
 			}
 		} else {
-			// A child workflow, so each model shows in the Temporal UI; its
-			// id derives from the capture's, so a retry reuses it.
-			rollCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: res.CaptureID + "-rollup"})
+			// A child workflow, so each model shows in the Temporal UI. Its id
+			// is the SDK's default (from the run id): one derived from the
+			// workflow id would not match when a replayer renames the run.
+			rollCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{})
 			if err := workflow.ExecuteChildWorkflow(rollCtx, RollupWorkflow, RollupInput{}).Get(ctx, nil); err != nil {
 				return fail("rollup", err)
 			}

@@ -51,7 +51,7 @@ func runDetect(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintln(fs.Output(), "usage: sightline detect [--model NAME|FILE.onnx [--layout L]] [--classes a,b] [--every N] [--score S] [--json] FILE...")
 		fs.PrintDefaults()
 	}
-	model := fs.String("model", "", "registry model name ("+strings.Join(mustRegistry().Names(), ", ")+", or one from SIGHTLINE_MODELS_DIR) or an .onnx file (default: the embedded YOLOX-Nano)")
+	model := fs.String("model", "", "registry model name ("+builtinModels()+", or one from SIGHTLINE_MODELS_DIR) or an .onnx file (default: the embedded YOLOX-Nano)")
 	layout := fs.String("layout", "yolox", "layout of an .onnx --model: yolox, yolov5, yolov8 or picodet")
 	classes := fs.String("classes", "", "comma-separated class names to keep (default: all)")
 	every := fs.Int("every", 1, "for videos, run on every Nth frame (frame 0, N, 2N, ...)")
@@ -252,11 +252,11 @@ func round32(v float32, scale float64) float32 {
 	return float32(math.Round(float64(v)*scale) / scale)
 }
 
-// mustRegistry lists the built-in models for the flag help.
-func mustRegistry() *detector.Registry {
-	r, err := detector.NewRegistry("")
-	if err != nil {
-		panic(err)
+// builtinModels lists the embedded models for the flag help.
+func builtinModels() string {
+	var names []string
+	for _, s := range detector.Builtin() {
+		names = append(names, s.Name)
 	}
-	return r
+	return strings.Join(names, ", ")
 }

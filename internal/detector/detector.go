@@ -158,15 +158,16 @@ type Detector struct {
 	outs   []string
 	decode decodeFunc
 
-	canvases []gocv.Mat // InputSize x InputSize CV_8UC3, one per batch slot
-	blob     gocv.Mat   // n x 3 x S x S CV_32F
-	bgr      []gocv.Mat // per slot: gray/BGRA input converted to BGR
-	geo      []geometry
-	cands    []candidate
-	scratch  [][]float32
-	thr      []float32
-	pool     *Pool // the pool it came from, if any
-	closed   bool
+	canvases  []gocv.Mat // InputSize x InputSize CV_8UC3, one per batch slot
+	blob      gocv.Mat   // n x 3 x S x S CV_32F
+	bgr       []gocv.Mat // per slot: gray/BGRA input converted to BGR
+	geo       []geometry
+	cands     []candidate
+	scratch   [][]float32
+	thr       []float32 // per class id, from the current Filter; empty: none
+	thrBeyond float32   // for class ids beyond the model's names
+	pool      *Pool     // the pool it came from, if any
+	closed    bool
 }
 
 // New loads the model and prepares a Detector. A model file is first checked
@@ -331,9 +332,10 @@ func (f Filter) Validate(classes []string) error {
 	return nil
 }
 
-// thresholds compiles the filter into a per-class-id minimum score (+Inf
-// drops the class) and returns the lowest, which decoding prunes with.
-func (d *Detector) thresholds(f *Filter, nclass int) (float32, error) {
+// thresholds compiles the filter into d.thr, a minimum score per class id of
+// the model's names (+Inf drops the class), and returns the lowest, which
+// decoding prunes with.
+func (d *Detector) thresholds(f *Filter) (float32, error) {
 	base := d.m.spec.ScoreThreshold
 	if f == nil {
 		d.thr = d.thr[:0]
@@ -351,7 +353,7 @@ func (d *Detector) thresholds(f *Filter, nclass int) (float32, error) {
 	}
 	d.thr = d.thr[:0]
 	lowest := float32(math.Inf(1))
-	for id := range nclass {
+	for id := range d.m.classes {
 		name := d.className(id)
 		t := base
 		if v, ok := f.ClassMinScore[name]; ok {
@@ -363,7 +365,12 @@ func (d *Detector) thresholds(f *Filter, nclass int) (float32, error) {
 		d.thr = append(d.thr, t)
 		lowest = min(lowest, t)
 	}
-	return lowest, nil
+	// Ids beyond the names ("class_N") cannot be listed in the filter.
+	d.thrBeyond = base
+	if len(allowed) > 0 {
+		d.thrBeyond = float32(math.Inf(1))
+	}
+	return min(lowest, d.thrBeyond), nil
 }
 
 // Detect runs the model on img (8-bit BGR; gray and BGRA are converted) and
@@ -384,6 +391,10 @@ func (d *Detector) DetectBatch(imgs []gocv.Mat, f *Filter) ([][]Detection, error
 	if d.closed {
 		return nil, errors.New("detect: detector is closed")
 	}
+	thr, err := d.thresholds(f)
+	if err != nil {
+		return nil, fmt.Errorf("detect: model %s: %w", d.m.spec.Name, err)
+	}
 	res := make([][]Detection, 0, len(imgs))
 	for start := 0; start < len(imgs); start += d.m.batch {
 		part := imgs[start:min(start+d.m.batch, len(imgs))]
@@ -395,7 +406,7 @@ func (d *Detector) DetectBatch(imgs []gocv.Mat, f *Filter) ([][]Detection, error
 		if err == nil {
 			for i := range part {
 				var dets []Detection
-				if dets, err = d.finish(per[i], d.geo[i], f); err != nil {
+				if dets, err = d.finish(per[i], d.geo[i], thr); err != nil {
 					break
 				}
 				res = append(res, dets)
@@ -486,17 +497,10 @@ func (d *Detector) divideStd() error {
 	return nil
 }
 
-// finish decodes one frame's outputs, applies the filter and NMS, and maps
-// the boxes to the frame.
-func (d *Detector) finish(outs []tensor, g geometry, f *Filter) ([]Detection, error) {
-	nclass := len(d.m.classes)
-	if len(outs) > 0 && d.m.spec.Layout == LayoutYOLOX && len(outs[0].shape) == 3 {
-		nclass = outs[0].shape[2] - 5
-	}
-	thr, err := d.thresholds(f, max(nclass, len(d.m.classes)))
-	if err != nil {
-		return nil, err
-	}
+// finish decodes one frame's outputs, applies the per-class thresholds
+// (d.thr, pruning at thr) and NMS, and maps the boxes to the frame.
+func (d *Detector) finish(outs []tensor, g geometry, thr float32) ([]Detection, error) {
+	var err error
 	d.cands, err = d.decode(d.cands[:0], outs, d.m.spec, thr)
 	if err != nil {
 		return nil, err
@@ -504,7 +508,7 @@ func (d *Detector) finish(outs []tensor, g geometry, f *Filter) ([]Detection, er
 	if len(d.thr) > 0 {
 		kept := d.cands[:0]
 		for _, c := range d.cands {
-			if c.class < len(d.thr) && c.score > d.thr[c.class] || c.class >= len(d.thr) && c.score > thr {
+			if c.class < len(d.thr) && c.score > d.thr[c.class] || c.class >= len(d.thr) && c.score > d.thrBeyond {
 				kept = append(kept, c)
 			}
 		}

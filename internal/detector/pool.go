@@ -54,22 +54,14 @@ func NewPool(opts Options, n int) (*Pool, error) {
 // Get returns an idle Detector, creates one if fewer than n exist, or waits
 // until one is Put back or ctx is done. The caller must Put it back.
 func (p *Pool) Get(ctx context.Context) (*Detector, error) {
-	// Prefer an idle Detector over loading another network.
-	select {
-	case d := <-p.idle:
-		return d, nil
-	default:
+	if d, err := p.TryGet(); d != nil || err != nil {
+		return d, err
 	}
 	select {
 	case d := <-p.idle:
 		return d, nil
 	case <-p.slots:
-		d, err := p.create()
-		if err != nil {
-			p.slots <- struct{}{}
-			return nil, err
-		}
-		return d, nil
+		return p.createInSlot()
 	case <-p.done:
 		return nil, ErrPoolClosed
 	case <-ctx.Done():
@@ -81,6 +73,7 @@ func (p *Pool) Get(ctx context.Context) (*Detector, error) {
 // nil when all n are busy: for work that can use more detectors but must
 // not wait for them.
 func (p *Pool) TryGet() (*Detector, error) {
+	// Prefer an idle Detector over loading another network.
 	select {
 	case d := <-p.idle:
 		return d, nil
@@ -90,15 +83,20 @@ func (p *Pool) TryGet() (*Detector, error) {
 	case d := <-p.idle:
 		return d, nil
 	case <-p.slots:
-		d, err := p.create()
-		if err != nil {
-			p.slots <- struct{}{}
-			return nil, err
-		}
-		return d, nil
+		return p.createInSlot()
 	default:
 		return nil, nil
 	}
+}
+
+// createInSlot makes a Detector for a slot just taken, giving the slot back
+// if that fails.
+func (p *Pool) createInSlot() (*Detector, error) {
+	d, err := p.create()
+	if err != nil {
+		p.slots <- struct{}{}
+	}
+	return d, err
 }
 
 func (p *Pool) create() (*Detector, error) {

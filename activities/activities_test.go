@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -238,6 +239,35 @@ func TestDetectChunkIsIdempotentAndRecordsEmptyFrames(t *testing.T) {
 		Chunk: ChunkRef{Seq: 1, Key: key, FirstFrame: 100, Frames: 3}, StartedAt: started})
 	if err == nil || !strings.Contains(err.Error(), "holds 2 frames, want 3") {
 		t.Fatalf("short chunk: err = %v", err)
+	}
+
+	// A frame that is not a JPEG fails the chunk for good, naming the frame,
+	// after the frames before it went through the networks; the rows of an
+	// earlier good attempt stay.
+	data, err := a.Store.Get(ctx, prog.Chunks[0].Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := chunk.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good[4].JPEG = good[4].JPEG[:100]
+	if data, err = chunk.Encode(good); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Store.Put(ctx, prog.Chunks[0].Key, data, "application/x-tar"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = env.ExecuteActivity(a.DetectChunk, in)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != "BadChunk" || !appErr.NonRetryable() ||
+		!strings.Contains(err.Error(), fmt.Sprintf("frame %d is not a decodable JPEG", good[4].Index)) {
+		t.Fatalf("corrupt frame: err = %v, want a non-retryable BadChunk naming frame %d", err, good[4].Index)
+	}
+	_ = a.DB.QueryRow(ctx, `SELECT count(*) FROM frames WHERE capture_id = 'det' AND chunk_seq = 0`).Scan(&frames)
+	if frames != 6 {
+		t.Fatalf("%d frame rows of chunk 0 after the failed attempt, want the 6 from before", frames)
 	}
 }
 

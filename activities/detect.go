@@ -127,102 +127,79 @@ func (e *badFrameError) Error() string {
 	return fmt.Sprintf("frame %d is not a decodable JPEG", e.index)
 }
 
-// detectFrames runs the pool's model over the frames. One goroutine decodes
-// the JPEGs, a batch at a time, while detectors run on the batches already
-// decoded: the first detector the pool hands out (waiting for it if need
-// be) plus any others idle right now, so a lone chunk uses every network
-// (each on its own core) and concurrent chunks share them.
+// detectFrames runs the pool's model over the frames. This goroutine
+// decodes the JPEGs a batch at a time and queues each batch for the pool's
+// networks, which serve every chunk in progress on the worker, so decoding
+// overlaps inference and no network idles while any chunk has frames left.
 func detectFrames(ctx context.Context, pool *detector.Pool, frames []chunk.Frame, f *detector.Filter) ([]frameResult, error) {
-	first, err := pool.Get(ctx)
+	batch, err := pool.Batch()
 	if err != nil {
 		return nil, err
 	}
-	dets := []*detector.Detector{first}
-	for len(dets) < pool.Size() {
-		d, err := pool.TryGet()
-		if err != nil || d == nil {
-			break
-		}
-		dets = append(dets, d)
-	}
-	defer func() {
-		for _, d := range dets {
-			d.Release()
-		}
-	}()
-	batch := first.Batch()
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	type job struct {
-		start int
-		imgs  []gocv.Mat
-	}
-	jobs := make(chan job, len(dets))
 	results := make([]frameResult, len(frames))
-	errs := make(chan error, len(dets)+1)
+	var (
+		mu       sync.Mutex
+		firstErr error
+		pending  sync.WaitGroup // batches queued and not yet detected
+		done     atomic.Int64   // frames detected, for heartbeats
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+		cancel()
+	}
+	submitted := make(chan struct{})
 	go func() {
-		defer close(jobs)
-		for start := 0; start < len(frames); start += batch {
-			j := job{start: start}
+		defer close(submitted)
+		for start := 0; start < len(frames) && ctx.Err() == nil; start += batch {
+			var imgs []gocv.Mat
 			for _, fr := range frames[start:min(start+batch, len(frames))] {
 				img, err := gocv.IMDecode(fr.JPEG, gocv.IMReadColor)
 				if err != nil || img.Empty() {
 					img.Close()
-					closeMats(j.imgs)
-					errs <- &badFrameError{index: fr.Index}
+					closeMats(imgs)
+					fail(&badFrameError{index: fr.Index})
 					return
 				}
-				j.imgs = append(j.imgs, img)
+				imgs = append(imgs, img)
 			}
-			select {
-			case jobs <- j:
-			case <-ctx.Done():
-				closeMats(j.imgs)
+			pending.Add(1)
+			err := pool.Submit(ctx, imgs, f, func(out [][]detector.Detection, err error) {
+				defer pending.Done()
+				defer closeMats(imgs)
+				if err != nil {
+					fail(fmt.Errorf("frame %d: %w", frames[start].Index, err))
+					return
+				}
+				for i, img := range imgs {
+					results[start+i] = frameResult{width: img.Cols(), height: img.Rows(), dets: out[i]}
+				}
+				done.Add(int64(len(imgs)))
+			})
+			if err != nil {
+				pending.Done()
+				closeMats(imgs)
+				fail(err)
 				return
 			}
 		}
 	}()
-	var wg sync.WaitGroup
-	var done atomic.Int64
-	for _, d := range dets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				if ctx.Err() == nil {
-					out, err := d.DetectBatch(j.imgs, f)
-					if err != nil {
-						errs <- fmt.Errorf("frame %d: %w", frames[j.start].Index, err)
-						cancel()
-					}
-					for i, img := range j.imgs {
-						if err == nil {
-							results[j.start+i] = frameResult{width: img.Cols(), height: img.Rows(), dets: out[i]}
-						}
-					}
-					done.Add(int64(len(j.imgs)))
-				}
-				closeMats(j.imgs)
-			}
-		}()
-	}
 	finished := make(chan struct{})
-	go func() { wg.Wait(); close(finished) }()
+	go func() { <-submitted; pending.Wait(); close(finished) }()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
 		select {
 		case <-finished:
-			select {
-			case err := <-errs:
-				return nil, err
-			default:
+			if firstErr != nil {
+				return nil, firstErr
 			}
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			return results, nil
+			return results, ctx.Err()
 		case <-tick.C:
 			activity.RecordHeartbeat(ctx, done.Load())
 		}

@@ -157,7 +157,8 @@ func forwardFPS(b *testing.B, blob gocv.Mat, batch, nets, total int) float64 {
 }
 
 // detectorFPS runs the worker's detector setup (one network per core, one
-// OpenCV thread each, the default batch) over all frames.
+// OpenCV thread each, the default batch, frames queued a batch at a time as
+// a chunk's are) over all frames.
 func detectorFPS(b *testing.B, frames []gocv.Mat, nets int) float64 {
 	m, err := detector.NewModels(nil, detector.Options{Threads: 1}, nets)
 	if err != nil {
@@ -168,36 +169,30 @@ func detectorFPS(b *testing.B, frames []gocv.Mat, nets int) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	dets := make([]*detector.Detector, nets)
-	for i := range dets {
-		if dets[i], err = pool.Get(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-		defer dets[i].Release()
-		if _, err := dets[i].Detect(frames[0]); err != nil { // warm up
-			b.Fatal(err)
-		}
+	batch, err := pool.Batch() // loads the networks
+	if err != nil {
+		b.Fatal(err)
 	}
-	next := make(chan int, len(frames))
-	for i := range frames {
-		next <- i
-	}
-	close(next)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for _, d := range dets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if _, err := d.Detect(frames[i]); err != nil {
+	ctx := context.Background()
+	run := func(frames []gocv.Mat) {
+		var wg sync.WaitGroup
+		for i := 0; i < len(frames); i += batch {
+			wg.Add(1)
+			err := pool.Submit(ctx, frames[i:min(i+batch, len(frames))], nil, func(_ [][]detector.Detection, err error) {
+				defer wg.Done()
+				if err != nil {
 					b.Error(err)
-					return
 				}
+			})
+			if err != nil {
+				b.Fatal(err)
 			}
-		}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
+	run(frames[:2*nets*batch]) // warm up: a first pass on every network
+	start := time.Now()
+	run(frames)
 	return float64(len(frames)) / time.Since(start).Seconds()
 }
 
@@ -246,4 +241,14 @@ func pythonFPS(b *testing.B, video string) float64 {
 		b.Fatal(err)
 	}
 	return fps
+}
+
+// BenchmarkDetectPipeline runs only part (c) of BenchmarkDetectEngine.
+func BenchmarkDetectPipeline(b *testing.B) {
+	video := testenv.SharedFile(b, "vtest.avi")
+	for i := 0; i < b.N; i++ {
+		fps := pipelineFPS(b, video, 795, runtime.NumCPU())
+		fmt.Printf("(c) full pipeline %6.2f frames/s\n", fps)
+		b.ReportMetric(fps, "pipeline_fps")
+	}
 }

@@ -166,7 +166,6 @@ type Detector struct {
 	scratch   [][]float32
 	thr       []float32 // per class id, from the current Filter; empty: none
 	thrBeyond float32   // for class ids beyond the model's names
-	pool      *Pool     // the pool it came from, if any
 	closed    bool
 }
 

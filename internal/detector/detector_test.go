@@ -456,55 +456,36 @@ func TestPool(t *testing.T) {
 	}
 	defer p.Close()
 	ctx := context.Background()
-
-	a, err := p.Get(ctx)
-	if err != nil {
-		t.Fatal(err)
+	if b, err := p.Batch(); err != nil || b != 1 {
+		t.Fatalf("Batch() = %d, %v; want 1 on CPU", b, err)
 	}
-	b, err := p.Get(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a == b {
-		t.Fatal("Get returned the same detector twice")
-	}
-	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel()
-	if _, err := p.Get(short); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Get on an exhausted pool: err = %v, want deadline exceeded", err)
-	}
-	p.Put(a)
-	if c, err := p.Get(ctx); err != nil || c != a {
-		t.Fatalf("Get after Put = %p, %v; want the returned detector %p", c, err, a)
-	}
-	p.Put(a)
-	p.Put(b)
-
-	// Parallel use: every goroutine must get the single-threaded answer.
 	img := readImage(t, "basketball1.png")
-	want, err := a.Detect(img)
+	d, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	want, err := d.Detect(img)
+	d.Close()
+	if err != nil || len(want) == 0 {
+		t.Fatalf("reference detection: %v, %d detections", err, len(want))
+	}
+
+	// Parallel use: every caller must get the single-network answer.
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d, err := p.Get(ctx)
+			got, err := p.Detect(ctx, []gocv.Mat{img, img}, nil)
 			if err != nil {
 				errs <- err
 				return
 			}
-			defer p.Put(d)
-			got, err := d.Detect(img)
-			if err != nil {
-				errs <- err
-				return
-			}
-			if len(got) != len(want) || got[0] != want[0] {
-				errs <- errors.New("parallel result differs")
+			for _, g := range got {
+				if len(g) != len(want) || g[0] != want[0] {
+					errs <- errors.New("parallel result differs")
+				}
 			}
 		}()
 	}
@@ -514,11 +495,34 @@ func TestPool(t *testing.T) {
 		t.Error(err)
 	}
 
+	// With both networks held, Submit waits; it goes through once one is free.
+	hold := make(chan struct{})
+	for range 2 {
+		if err := p.Submit(ctx, []gocv.Mat{img}, nil, func([][]Detection, error) { <-hold }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := p.Submit(short, []gocv.Mat{img}, nil, func([][]Detection, error) {}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Submit with every network busy: err = %v, want deadline exceeded", err)
+	}
+	close(hold)
+	if got, err := p.Detect(ctx, []gocv.Mat{img}, &Filter{Classes: []string{"sports ball"}}); err != nil || len(got[0]) >= len(want) {
+		t.Fatalf("Detect after the networks came free: %v, %d detections (filtered), %d unfiltered", err, len(got[0]), len(want))
+	}
+
+	canceled, cancelNow := context.WithCancel(ctx)
+	cancelNow()
+	if _, err := p.Detect(canceled, []gocv.Mat{img}, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("Detect with a canceled context: err = %v, want context.Canceled", err)
+	}
+
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Get(ctx); !errors.Is(err, ErrPoolClosed) {
-		t.Errorf("Get after Close: err = %v, want ErrPoolClosed", err)
+	if _, err := p.Detect(ctx, []gocv.Mat{img}, nil); !errors.Is(err, ErrPoolClosed) {
+		t.Errorf("Detect after Close: err = %v, want ErrPoolClosed", err)
 	}
 }
 

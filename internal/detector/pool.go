@@ -5,27 +5,42 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"gocv.io/x/gocv"
 )
 
-// ErrPoolClosed is returned by Pool.Get after Close.
+// ErrPoolClosed is returned by Pool.Submit after Close.
 var ErrPoolClosed = errors.New("detector pool is closed")
 
-// Pool hands out up to n Detectors sharing the same Options, so n goroutines
-// can run detection in parallel without sharing a (non-thread-safe)
-// Detector. Detectors are created lazily on first demand.
+// Pool runs one model on n networks, each a Detector owned by its own
+// goroutine. Work is handed over a batch at a time on one queue, so every
+// network stays busy while any caller has frames waiting: a lone chunk uses
+// them all, and the last chunk of a capture does not leave networks idle
+// behind the one running it. Callers are served in the order they queued.
 type Pool struct {
 	opts  Options
 	model *model
-	idle  chan *Detector
-	slots chan struct{} // one token per Detector that may still be created
+	n     int
+	work  chan task
+	done  chan struct{}
+	wg    sync.WaitGroup // the network goroutines
 
-	mu     sync.Mutex
-	closed bool
-	done   chan struct{}
+	mu      sync.Mutex
+	started bool
+	closed  bool
+}
+
+// task is a batch of frames waiting for a network.
+type task struct {
+	ctx    context.Context
+	imgs   []gocv.Mat
+	filter *Filter
+	done   func([][]Detection, error)
 }
 
 // NewPool validates opts and reads and checks the model file once, so
-// configuration errors surface here rather than on the first Get.
+// configuration errors surface here rather than on the first Submit. The
+// networks themselves are loaded on first use.
 func NewPool(opts Options, n int) (*Pool, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("detector pool size %d, want >= 1", n)
@@ -38,84 +53,101 @@ func NewPool(opts Options, n int) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pool{
-		opts:  opts,
-		model: m,
-		idle:  make(chan *Detector, n),
-		slots: make(chan struct{}, n),
-		done:  make(chan struct{}),
-	}
-	for range n {
-		p.slots <- struct{}{}
-	}
-	return p, nil
+	return &Pool{opts: opts, model: m, n: n, work: make(chan task), done: make(chan struct{})}, nil
 }
 
-// Get returns an idle Detector, creates one if fewer than n exist, or waits
-// until one is Put back or ctx is done. The caller must Put it back.
-func (p *Pool) Get(ctx context.Context) (*Detector, error) {
-	if d, err := p.TryGet(); d != nil || err != nil {
-		return d, err
-	}
-	select {
-	case d := <-p.idle:
-		return d, nil
-	case <-p.slots:
-		return p.createInSlot()
-	case <-p.done:
-		return nil, ErrPoolClosed
-	case <-ctx.Done():
-		return nil, fmt.Errorf("wait for detector: %w", ctx.Err())
-	}
-}
-
-// TryGet returns an idle Detector or creates one if fewer than n exist, and
-// nil when all n are busy: for work that can use more detectors but must
-// not wait for them.
-func (p *Pool) TryGet() (*Detector, error) {
-	// Prefer an idle Detector over loading another network.
-	select {
-	case d := <-p.idle:
-		return d, nil
-	default:
-	}
-	select {
-	case d := <-p.idle:
-		return d, nil
-	case <-p.slots:
-		return p.createInSlot()
-	default:
-		return nil, nil
-	}
-}
-
-// createInSlot makes a Detector for a slot just taken, giving the slot back
-// if that fails.
-func (p *Pool) createInSlot() (*Detector, error) {
-	d, err := p.create()
-	if err != nil {
-		p.slots <- struct{}{}
-	}
-	return d, err
-}
-
-func (p *Pool) create() (*Detector, error) {
+// start loads the n networks and starts their goroutines, once. A failure
+// is returned to the caller and tried again by the next one.
+func (p *Pool) start() error {
 	p.mu.Lock()
-	closed := p.closed
-	p.mu.Unlock()
-	if closed {
-		return nil, ErrPoolClosed
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrPoolClosed
 	}
-	d, err := newDetector(p.opts, p.model)
-	if err != nil {
+	if p.started {
+		return nil
+	}
+	dets := make([]*Detector, 0, p.n)
+	for range p.n {
+		d, err := newDetector(p.opts, p.model)
+		if err != nil {
+			for _, d := range dets {
+				d.Close()
+			}
+			return err
+		}
+		dets = append(dets, d)
+	}
+	for _, d := range dets {
+		p.wg.Add(1)
+		go p.run(d)
+	}
+	p.started = true
+	return nil
+}
+
+// run serves the queue on one network until the pool closes.
+func (p *Pool) run(d *Detector) {
+	defer p.wg.Done()
+	defer d.Close()
+	for {
+		select {
+		case t := <-p.work:
+			if err := t.ctx.Err(); err != nil {
+				t.done(nil, err)
+				continue
+			}
+			t.done(d.DetectBatch(t.imgs, t.filter))
+		case <-p.done:
+			return
+		}
+	}
+}
+
+// Batch is the number of frames a network takes in one forward pass: the
+// best size for Submit. It loads the networks if they are not yet loaded.
+func (p *Pool) Batch() (int, error) {
+	if err := p.start(); err != nil {
+		return 0, err
+	}
+	return p.model.batch, nil
+}
+
+// Submit waits until a network is free, hands it imgs and returns; the
+// network then calls done with each frame's detections that pass f (see
+// Detector.DetectBatch), or an error. done runs on the network's goroutine,
+// so it must be quick, and imgs must stay valid until it runs. When Submit
+// returns an error, done is never called.
+func (p *Pool) Submit(ctx context.Context, imgs []gocv.Mat, f *Filter, done func([][]Detection, error)) error {
+	if err := p.start(); err != nil {
+		return err
+	}
+	select {
+	case p.work <- task{ctx: ctx, imgs: imgs, filter: f, done: done}:
+		return nil
+	case <-p.done:
+		return ErrPoolClosed
+	case <-ctx.Done():
+		return fmt.Errorf("wait for a network: %w", ctx.Err())
+	}
+}
+
+// Detect runs imgs on the first free network and waits for the result.
+func (p *Pool) Detect(ctx context.Context, imgs []gocv.Mat, f *Filter) ([][]Detection, error) {
+	type result struct {
+		dets [][]Detection
+		err  error
+	}
+	ch := make(chan result, 1)
+	if err := p.Submit(ctx, imgs, f, func(d [][]Detection, err error) { ch <- result{d, err} }); err != nil {
 		return nil, err
 	}
-	d.pool = p
-	return d, nil
+	r := <-ch
+	return r.dets, r.err
 }
 
-// Size is the most Detectors the pool holds.
-func (p *Pool) Size() int { return cap(p.slots) }
+// Size is the number of networks.
+func (p *Pool) Size() int { return p.n }
 
 // Model is the spec of the pool's model, with defaults filled in.
 func (p *Pool) Model() Spec { return p.model.spec }
@@ -123,47 +155,22 @@ func (p *Pool) Model() Spec { return p.model.spec }
 // Classes lists the pool's model's class names by id.
 func (p *Pool) Classes() []string { return p.model.classes }
 
-// Put returns a Detector obtained from Get. After Close it is closed instead.
-func (p *Pool) Put(d *Detector) {
-	if d == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		d.Close()
-		return
-	}
-	select {
-	case p.idle <- d:
-	default:
-		// Only reachable if d did not come from this pool (or was Put
-		// twice); closing it beats blocking forever.
-		d.Close()
-	}
-}
-
-// Close closes the idle Detectors; ones still checked out are closed when
-// they are Put back. Get fails with ErrPoolClosed afterwards.
+// Close stops taking work, waits for the batches already on a network and
+// closes the networks. Submit fails with ErrPoolClosed afterwards.
 func (p *Pool) Close() error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closed {
+		p.mu.Unlock()
 		return nil
 	}
 	p.closed = true
 	close(p.done)
-	for {
-		select {
-		case d := <-p.idle:
-			d.Close()
-		default:
-			return nil
-		}
-	}
+	p.mu.Unlock()
+	p.wg.Wait()
+	return nil
 }
 
-// Models serves Detectors of every model in a Registry: a Pool of n per
+// Models serves every model in a Registry: a Pool of n per
 // model, made on first use. A model that cannot be loaded fails the calls
 // that ask for it and nothing else, so a worker with a broken model file
 // keeps serving the streams that use other models.
@@ -234,14 +241,4 @@ func (m *Models) Close() error {
 		p.Close()
 	}
 	return nil
-}
-
-// Release hands a Detector back to the pool it came from, or closes it if
-// it was made with New.
-func (d *Detector) Release() {
-	if d.pool != nil {
-		d.pool.Put(d)
-		return
-	}
-	d.Close()
 }

@@ -16,7 +16,8 @@ var ErrPoolClosed = errors.New("detector pool is closed")
 // goroutine. Work is handed over a batch at a time on one queue, so every
 // network stays busy while any caller has frames waiting: a lone chunk uses
 // them all, and the last chunk of a capture does not leave networks idle
-// behind the one running it. Callers are served in the order they queued.
+// behind the one running it. Callers waiting on the queue take turns, a
+// batch each.
 type Pool struct {
 	opts  Options
 	model *model

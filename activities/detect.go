@@ -127,7 +127,7 @@ func (e *badFrameError) Error() string {
 	return fmt.Sprintf("frame %d is not a decodable JPEG", e.index)
 }
 
-// detectFrames runs the pool's model over the frames. This goroutine
+// detectFrames runs the pool's model over the frames. A goroutine
 // decodes the JPEGs a batch at a time and queues each batch for the pool's
 // networks, which serve every chunk in progress on the worker, so decoding
 // overlaps inference and no network idles while any chunk has frames left.

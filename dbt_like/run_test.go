@@ -244,14 +244,21 @@ func checkGolden(t *testing.T, pool *pgxpool.Pool) {
 	checkRows(t, ctx, pool, qTopObjectSeries, wantTopObjectSeries)
 }
 
-func TestRunGolden(t *testing.T) {
+// fixtureProject is a database holding the fixture, and the default project.
+func fixtureProject(t *testing.T) (*pgxpool.Pool, *Project) {
+	t.Helper()
 	pool, _ := testenv.DB(t)
-	ctx := context.Background()
 	insertFixture(t, pool)
 	p, err := DefaultProject()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pool, p
+}
+
+func TestRunGolden(t *testing.T) {
+	pool, p := fixtureProject(t)
+	ctx := context.Background()
 	res, err := p.Run(ctx, pool, RunOptions{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -311,13 +318,8 @@ func TestRunGolden(t *testing.T) {
 }
 
 func TestRunVarsAndSelect(t *testing.T) {
-	pool, _ := testenv.DB(t)
+	pool, p := fixtureProject(t)
 	ctx := context.Background()
-	insertFixture(t, pool)
-	p, err := DefaultProject()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Scores >= 0.85 leave cam-a with one person in each of frames 0, 2, 3
 	// and no car, cam-b with a car and a dog; two-minute buckets put all of
 	// cam-a's frames in one.
@@ -403,13 +405,8 @@ func waitFor(t *testing.T, pool *pgxpool.Pool, what, sql string, want int) {
 }
 
 func TestRebuildStaysReadable(t *testing.T) {
-	pool, _ := testenv.DB(t)
+	pool, p := fixtureProject(t)
 	ctx := context.Background()
-	insertFixture(t, pool)
-	p, err := DefaultProject()
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := p.Run(ctx, pool, RunOptions{Logger: quiet}); err != nil {
 		t.Fatal(err)
 	}
@@ -471,13 +468,8 @@ func TestRebuildStaysReadable(t *testing.T) {
 }
 
 func TestConcurrentRuns(t *testing.T) {
-	pool, _ := testenv.DB(t)
+	pool, p := fixtureProject(t)
 	ctx := context.Background()
-	insertFixture(t, pool)
-	p, err := DefaultProject()
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	// Two captures finishing together: both runs succeed.
 	var wg sync.WaitGroup

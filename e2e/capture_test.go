@@ -3,18 +3,10 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	enums "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/sightline-video/sightline/internal/testenv"
 	"github.com/sightline-video/sightline/workflows"
@@ -94,7 +86,8 @@ func TestWorkerCrashesLoseAndDoubleNothing(t *testing.T) {
 	if len(wantFrames) != 240 || len(wantDets) < 240*6 {
 		t.Fatalf("undisturbed run stored %d frames and %d detections", len(wantFrames), len(wantDets))
 	}
-	replay(t, tc, base)
+	// CaptureWorkflow and its child replay; refreshes the replay test's history.
+	testenv.Replay(t, tc, base, "capture_history.json", workflows.CaptureWorkflow, workflows.RollupWorkflow)
 	// Detection is pipelined: the first chunks were detected while later
 	// ones were still being captured.
 	if n := s.count(`SELECT count(*) FROM chunks WHERE capture_id = $1
@@ -159,40 +152,5 @@ func compare(t *testing.T, what string, got, want []string) {
 			t.Errorf("%s row %d differs:\n got %s\nwant %s", what, i, got[i], want[i])
 			return
 		}
-	}
-}
-
-// replay checks that the current workflow code replays the real history of
-// a run, and refreshes the stored history used by the replay test in
-// workflows/ when SIGHTLINE_UPDATE_HISTORY is set.
-func replay(t *testing.T, c client.Client, id string) {
-	t.Helper()
-	ctx := context.Background()
-	iter := c.GetWorkflowHistory(ctx, id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	hist := &historypb.History{}
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		if err != nil {
-			t.Fatalf("fetch history of %s: %v", id, err)
-		}
-		hist.Events = append(hist.Events, ev)
-	}
-	events := len(hist.Events)
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflow(workflows.CaptureWorkflow)
-	r.RegisterWorkflow(workflows.RollupWorkflow) // its child
-	if err := r.ReplayWorkflowHistory(tlog.NewStructuredLogger(slog.Default()), hist); err != nil {
-		t.Fatalf("replay %s (%d events): %v", id, events, err)
-	}
-	if os.Getenv("SIGHTLINE_UPDATE_HISTORY") != "" {
-		data, err := protojson.MarshalOptions{Indent: " "}.Marshal(hist)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(testenv.RepoRoot(t), "workflows", "testdata", "capture_history.json")
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("wrote %s (%d events)", p, events)
 	}
 }

@@ -41,8 +41,7 @@ func TestMain(m *testing.M) {
 // stack is one isolated deployment: its own database, bucket and task queues
 // on the shared local services.
 type stack struct {
-	t      *testing.T
-	db     *pgxpool.Pool
+	testDB
 	env    []string
 	queue  string
 	detect string
@@ -51,7 +50,7 @@ type stack struct {
 func newStack(t *testing.T) *stack {
 	pool, dsn := testenv.DB(t)
 	store := testenv.Store(t)
-	s := &stack{t: t, db: pool, queue: testenv.Name("main"), detect: testenv.Name("detect")}
+	s := &stack{testDB: testDB{t, pool}, queue: testenv.Name("main"), detect: testenv.Name("detect")}
 	s.env = append(os.Environ(),
 		"SIGHTLINE_PG_DSN="+dsn,
 		"SIGHTLINE_MINIO_BUCKET="+store.Bucket(),
@@ -111,7 +110,14 @@ func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool)
 	}
 }
 
-func (s *stack) count(query string, args ...any) int {
+// testDB is a test and its own database.
+type testDB struct {
+	t  testing.TB
+	db *pgxpool.Pool
+}
+
+// count runs a query returning one integer.
+func (s testDB) count(query string, args ...any) int {
 	s.t.Helper()
 	var n int
 	if err := s.db.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
 	"github.com/sightline-video/sightline/activities"
@@ -28,8 +27,7 @@ import (
 // liveStack runs an in-process worker (so tests can give it a resolver) on
 // fresh queues, database and bucket.
 type liveStack struct {
-	t      testing.TB
-	db     *pgxpool.Pool
+	testDB
 	tc     client.Client
 	queue  string
 	detect string
@@ -59,7 +57,7 @@ func newDetectStack(t testing.TB, resolver source.Resolver, opts detector.Option
 	}
 	acts := &activities.Activities{DB: pool, Store: testenv.Store(t), Detectors: dets, Rollup: project, Temporal: tc,
 		Sources: resolver, SourceOptions: app.SourceOptions}
-	s := &liveStack{t: t, db: pool, tc: tc, queue: testenv.Name("main"), detect: testenv.Name("detect")}
+	s := &liveStack{testDB: testDB{t, pool}, tc: tc, queue: testenv.Name("main"), detect: testenv.Name("detect")}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -81,15 +79,6 @@ func (s *liveStack) start(id string, in workflows.CaptureInput) client.WorkflowR
 		s.t.Fatalf("start %s: %v", id, err)
 	}
 	return run
-}
-
-func (s *liveStack) count(query string, args ...any) int {
-	s.t.Helper()
-	var n int
-	if err := s.db.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
-		s.t.Fatalf("query %q: %v", query, err)
-	}
-	return n
 }
 
 // rig runs scripts/live-rig.sh: nginx-rtmp on loopback and ffmpeg publishers.

@@ -4,18 +4,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	enums "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/sightline-video/sightline/activities"
 	dbtlike "github.com/sightline-video/sightline/dbt_like"
@@ -104,29 +98,5 @@ func TestRollupWorkflowOnTemporal(t *testing.T) {
 	}
 
 	// The history replays, and refreshes the one the replay test reads.
-	iter := tc.GetWorkflowHistory(ctx, first, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	hist := &historypb.History{}
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		hist.Events = append(hist.Events, ev)
-	}
-	r := sdkworker.NewWorkflowReplayer()
-	r.RegisterWorkflow(workflows.RollupWorkflow)
-	if err := r.ReplayWorkflowHistory(tlog.NewStructuredLogger(quiet), hist); err != nil {
-		t.Fatalf("replay %s: %v", first, err)
-	}
-	if os.Getenv("SIGHTLINE_UPDATE_HISTORY") != "" {
-		data, err := protojson.MarshalOptions{Indent: " "}.Marshal(hist)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(testenv.RepoRoot(t), "workflows", "testdata", "rollup_history.json")
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("wrote %s (%d events)", p, len(hist.Events))
-	}
+	testenv.Replay(t, tc, first, "rollup_history.json", workflows.RollupWorkflow)
 }

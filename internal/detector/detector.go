@@ -106,23 +106,27 @@ type model struct {
 	batchErr  error // why batching is off, if it is
 }
 
-// loadModel reads the model, validates the file before OpenCV sees it and
-// does a trial forward pass with C++ exceptions caught, so that Detect can
-// never make OpenCV throw. Errors name the file.
-func loadModel(opts Options) (*model, error) {
+// loadModel fills in opts' defaults, reads the model, validates the file
+// before OpenCV sees it and does a trial forward pass with C++ exceptions
+// caught, so that Detect can never make OpenCV throw. Errors name the file.
+func loadModel(opts Options) (Options, *model, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return opts, nil, fmt.Errorf("detector options: %w", err)
+	}
 	s := opts.Model
 	data, classes, err := s.load()
 	if err != nil {
-		return nil, err
+		return opts, nil, err
 	}
 	shapes, err := probeONNX(data, s.InputSize, 1)
 	if err != nil {
-		return nil, fmt.Errorf("model %s (%s): %w", s.Name, s.source(), err)
+		return opts, nil, fmt.Errorf("model %s (%s): %w", s.Name, s.source(), err)
 	}
 	if err := checkShapes(shapes, s); err != nil {
-		return nil, fmt.Errorf("model %s (%s): %w", s.Name, s.source(), err)
+		return opts, nil, fmt.Errorf("model %s (%s): %w", s.Name, s.source(), err)
 	}
-	return &model{spec: s, data: data, classes: classes}, nil
+	return opts, &model{spec: s, data: data, classes: classes}, nil
 }
 
 // checkShapes decodes an all-zero output of the probed shapes, which fails
@@ -173,11 +177,7 @@ type Detector struct {
 // with ValidateONNX and then by a trial run with C++ exceptions caught, so a
 // bad file is an error naming it rather than an OpenCV abort.
 func New(opts Options) (*Detector, error) {
-	opts, err := opts.withDefaults()
-	if err != nil {
-		return nil, fmt.Errorf("detector options: %w", err)
-	}
-	m, err := loadModel(opts)
+	opts, m, err := loadModel(opts)
 	if err != nil {
 		return nil, err
 	}

@@ -46,11 +46,7 @@ func NewPool(opts Options, n int) (*Pool, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("detector pool size %d, want >= 1", n)
 	}
-	opts, err := opts.withDefaults()
-	if err != nil {
-		return nil, fmt.Errorf("detector options: %w", err)
-	}
-	m, err := loadModel(opts)
+	opts, m, err := loadModel(opts)
 	if err != nil {
 		return nil, err
 	}

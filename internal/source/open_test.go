@@ -12,35 +12,23 @@ import (
 	"time"
 
 	"gocv.io/x/gocv"
+
+	testmedia "github.com/sightline-video/sightline/internal/testdata"
 )
 
-// testdata finds a file in ../shared/testdata next to the repository root.
-// Missing media fails the test: never skip.
+// testdata is the path of a test medium, found or fetched by the shared
+// lookup; a missing one fails the test.
 func testdata(t *testing.T, name string) string {
 	t.Helper()
-	p := filepath.Join(repoRoot(t), "..", "shared", "testdata", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("testdata: %s is missing (%v): the shared test media must sit in ../shared/testdata next to the repository", p, err)
-	}
-	return p
+	return testmedia.Path(t, name)
 }
 
 // repoRoot is the nearest directory above the test holding go.mod.
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	dir, err := testmedia.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("testdata: no go.mod above the test's directory")
-		}
-		dir = parent
 	}
 	return dir
 }

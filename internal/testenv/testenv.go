@@ -10,8 +10,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +22,7 @@ import (
 	"github.com/sightline-video/sightline/internal/config"
 	"github.com/sightline-video/sightline/internal/db"
 	"github.com/sightline-video/sightline/internal/objstore"
+	"github.com/sightline-video/sightline/internal/testdata"
 	schema "github.com/sightline-video/sightline/sql"
 )
 
@@ -122,33 +121,18 @@ func Temporal(t testing.TB) client.Client {
 // RepoRoot is the directory holding go.mod.
 func RepoRoot(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	dir, err := testdata.RepoRoot()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("testenv: %v", err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("testenv: go.mod not found above the working directory")
-		}
-		dir = parent
-	}
+	return dir
 }
 
-// SharedFile returns the path of a file in the shared test media folder
-// (../shared/testdata next to the repository, or $SIGHTLINE_TESTDATA).
+// SharedFile returns the path of a test medium (vtest.avi, messi5.jpg,
+// basketball1.png): from $SIGHTLINE_TESTDATA, ../shared/testdata next to the
+// repository, the installed opencv-doc package, or the cache .data/testdata,
+// fetched there when missing.
 func SharedFile(t testing.TB, name string) string {
 	t.Helper()
-	dir := os.Getenv("SIGHTLINE_TESTDATA")
-	if dir == "" {
-		dir = filepath.Join(RepoRoot(t), "..", "shared", "testdata")
-	}
-	p := filepath.Join(dir, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("testenv: test media %s missing (%v): set SIGHTLINE_TESTDATA or run scripts/fetch-sample.sh", p, err)
-	}
-	return p
+	return testdata.Path(t, name)
 }

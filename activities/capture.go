@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"gocv.io/x/gocv"
@@ -134,9 +135,21 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 			lastBeat = time.Now()
 		}
 	}
+	// canceled stores the frames read so far before the activity gives up, so
+	// a canceled capture keeps everything it read.
+	canceled := func(err error) (CaptureProgress, error) {
+		if ctx.Err() != nil && len(pending) > 0 {
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if ferr := a.flushChunk(fctx, in, &prog, pending, next, sampler); ferr != nil {
+				return prog, errors.Join(err, ferr)
+			}
+		}
+		return prog, err
+	}
 	for in.MaxFrames <= 0 || prog.Sampled+len(pending) < in.MaxFrames {
 		if err := ctx.Err(); err != nil {
-			return prog, fmt.Errorf("capture %s: %w", in.CaptureID, err)
+			return canceled(fmt.Errorf("capture %s: %w", in.CaptureID, err))
 		}
 		if live && !deadline.IsZero() && !time.Now().Before(deadline) {
 			break
@@ -155,7 +168,7 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 			}
 			baseMS = -1
 			if r, err = a.reconnect(ctx, in, spec, deadline, &prog, beat); err != nil {
-				return prog, err
+				return canceled(err)
 			}
 			if r == nil {
 				break // the window ended during the outage
@@ -322,4 +335,23 @@ func (a *Activities) flushChunk(ctx context.Context, in CaptureInput, prog *Capt
 	}
 	activity.RecordHeartbeat(ctx, *prog)
 	return nil
+}
+
+// StoredChunks lists the chunks a capture has stored, in order: after a
+// cancellation the workflow detects those its signals did not announce.
+func (a *Activities) StoredChunks(ctx context.Context, captureID string) ([]ChunkRef, error) {
+	rows, err := a.DB.Query(ctx, `SELECT seq, object_key, first_frame, frame_count FROM chunks
+		WHERE capture_id = $1 ORDER BY seq`, captureID)
+	if err != nil {
+		return nil, fmt.Errorf("list chunks of capture %s: %w", captureID, err)
+	}
+	refs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ChunkRef, error) {
+		var c ChunkRef
+		err := r.Scan(&c.Seq, &c.Key, &c.FirstFrame, &c.Frames)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list chunks of capture %s: %w", captureID, err)
+	}
+	return refs, nil
 }

@@ -14,23 +14,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/sightline-video/sightline/internal/detector"
-	"github.com/sightline-video/sightline/workflows"
+	"github.com/sightline-video/sightline/internal/contract"
 )
-
-// CaptureRequest is the optional body of POST /streams/{id}/captures; zero
-// values mean the workflow defaults.
-type CaptureRequest struct {
-	EveryMS           int  `json:"every_ms"`
-	ChunkFrames       int  `json:"chunk_frames"`
-	MaxFrames         int  `json:"max_frames"`
-	DetectConcurrency int  `json:"detect_concurrency"`
-	SkipRollup        bool `json:"skip_rollup"`
-	// Detect overrides the stream's detection settings for this capture.
-	Detect *detector.Config `json:"detect"`
-	// GPU sends detection to the GPU workers' task queue.
-	GPU bool `json:"gpu"`
-}
 
 // CaptureStarted answers POST /streams/{id}/captures.
 type CaptureStarted struct {
@@ -46,41 +31,19 @@ func (s *Server) startCapture(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var req CaptureRequest
+	// The body is contract.Settings, the same fields as every other way of
+	// starting a capture; an empty body means the defaults.
+	var req contract.Settings
 	if err := decodeJSON(c, &req, true); err != nil {
 		return err
 	}
-	if req.EveryMS < 0 || req.ChunkFrames < 0 || req.MaxFrames < 0 || req.DetectConcurrency < 0 {
-		return badRequest("every_ms, chunk_frames, max_frames and detect_concurrency must not be negative")
-	}
-	if req.Detect != nil {
-		if err := req.Detect.Validate(s.models); err != nil {
-			return badRequest("detect: %v", err)
-		}
-	}
-	queue := s.detectTaskQueue
-	if req.GPU {
-		queue = s.gpuDetectQueue
+	if err := s.validateSettings(req); err != nil {
+		return err
 	}
 	// Fill the defaults here so the input shown in the Temporal UI is explicit.
-	if req.ChunkFrames == 0 {
-		req.ChunkFrames = workflows.DefaultChunkFrames
-	}
-	if req.DetectConcurrency == 0 {
-		req.DetectConcurrency = workflows.DefaultDetectConcurrency
-	}
-	in := workflows.CaptureInput{
-		StreamID:          st.ID,
-		Source:            st.Source,
-		EveryMS:           req.EveryMS,
-		ChunkFrames:       req.ChunkFrames,
-		MaxFrames:         req.MaxFrames,
-		DetectConcurrency: req.DetectConcurrency,
-		DetectTaskQueue:   queue,
-		SkipRollup:        req.SkipRollup,
-		Detect:            req.Detect,
-	}
-	id := workflows.NewCaptureID(st.ID, time.Now())
+	in := contract.CaptureInput{StreamID: st.ID, Source: st.Source,
+		Settings: req.WithQueues(s.detectTaskQueue, s.gpuDetectQueue).WithDefaults()}
+	id := contract.NewCaptureID(st.ID, time.Now())
 	tctx, cancel := context.WithTimeout(ctx, s.rpcTimeout)
 	defer cancel()
 	run, err := s.temporal.ExecuteWorkflow(tctx, client.StartWorkflowOptions{
@@ -89,7 +52,7 @@ func (s *Server) startCapture(c echo.Context) error {
 		// The memo lets GET /captures/{id} name the stream before the
 		// workflow has written the capture row.
 		Memo: map[string]any{"stream_id": st.ID},
-	}, workflows.CaptureWorkflow, in)
+	}, contract.CaptureWorkflow, in)
 	if err != nil {
 		return temporalError("starting capture workflow "+id, err)
 	}
@@ -97,6 +60,20 @@ func (s *Server) startCapture(c echo.Context) error {
 	url := "/api/v1/captures/" + id
 	c.Response().Header().Set(echo.HeaderLocation, url)
 	return c.JSON(http.StatusAccepted, CaptureStarted{CaptureID: id, WorkflowID: id, RunID: run.GetRunID(), StatusURL: url})
+}
+
+// validateSettings checks capture settings, including that their model and
+// classes exist, as a 400 naming the field.
+func (s *Server) validateSettings(set contract.Settings) error {
+	if err := set.Validate(); err != nil {
+		return badRequest("%v", err)
+	}
+	if set.Detect != nil {
+		if err := set.Detect.Validate(s.models); err != nil {
+			return badRequest("detect: %v", err)
+		}
+	}
+	return nil
 }
 
 // Capture is a row of the captures table.
@@ -171,9 +148,9 @@ type CaptureStatus struct {
 	FramesAnalysed int64 `json:"frames_analysed"`
 	Detections     int64 `json:"detections"`
 
-	Workflow      *WorkflowInfo              `json:"workflow,omitempty"`
-	WorkflowError string                     `json:"workflow_error,omitempty"` // Temporal could not be asked
-	Progress      *workflows.CaptureProgress `json:"progress,omitempty"`       // live, while running
+	Workflow      *WorkflowInfo             `json:"workflow,omitempty"`
+	WorkflowError string                    `json:"workflow_error,omitempty"` // Temporal could not be asked
+	Progress      *contract.CaptureProgress `json:"progress,omitempty"`       // live, while running
 }
 
 // WorkflowInfo is the capture workflow as Temporal describes it.
@@ -189,9 +166,9 @@ type WorkflowInfo struct {
 
 func (s *Server) getCapture(c echo.Context) error {
 	ctx := c.Request().Context()
-	id := c.Param("id")
-	if id == "" || len(id) > 255 {
-		return badRequest("invalid capture id %q", id)
+	id, err := idParam(c, "id", "capture")
+	if err != nil {
+		return err
 	}
 	out := CaptureStatus{CaptureID: id}
 
@@ -284,15 +261,15 @@ func (s *Server) describeWorkflow(ctx context.Context, id string) (*WorkflowInfo
 // queryProgress asks the running workflow for its live progress. It is
 // best-effort: with no worker polling the query cannot be answered, so it
 // gives up after a short timeout and returns nil.
-func (s *Server) queryProgress(ctx context.Context, id, runID string) *workflows.CaptureProgress {
+func (s *Server) queryProgress(ctx context.Context, id, runID string) *contract.CaptureProgress {
 	qctx, cancel := context.WithTimeout(ctx, s.probeTimeout)
 	defer cancel()
-	v, err := s.temporal.QueryWorkflow(qctx, id, runID, workflows.ProgressQuery)
+	v, err := s.temporal.QueryWorkflow(qctx, id, runID, contract.ProgressQuery)
 	if err != nil {
 		s.log.Debug("progress query failed", "capture", id, "error", err)
 		return nil
 	}
-	var p workflows.CaptureProgress
+	var p contract.CaptureProgress
 	if err := v.Get(&p); err != nil {
 		s.log.Warn("decoding progress query result failed", "capture", id, "error", err)
 		return nil

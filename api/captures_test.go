@@ -10,7 +10,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/sightline-video/sightline/workflows"
+	"github.com/sightline-video/sightline/internal/contract"
 )
 
 // startCapture starts a capture through the API, checks the 202 answer and arranges for the workflow to be
@@ -28,7 +28,7 @@ func (e *env) startCapture(stream, body string) CaptureStarted {
 }
 
 // workflowInput reads the input a workflow was started with from its history.
-func (e *env) workflowInput(id, runID string) workflows.CaptureInput {
+func (e *env) workflowInput(id, runID string) contract.CaptureInput {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -44,7 +44,7 @@ func (e *env) workflowInput(id, runID string) workflows.CaptureInput {
 	if got := attrs.GetWorkflowType().GetName(); got != "CaptureWorkflow" {
 		e.t.Errorf("workflow type = %q, want CaptureWorkflow", got)
 	}
-	var in workflows.CaptureInput
+	var in contract.CaptureInput
 	if err := converter.GetDefaultDataConverter().FromPayloads(attrs.GetInput(), &in); err != nil {
 		e.t.Fatalf("decode input of %s: %v", id, err)
 	}
@@ -80,17 +80,14 @@ func TestStartCapture(t *testing.T) {
 	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING || info.GetTaskQueue() != e.taskQueue {
 		t.Errorf("workflow status %v on queue %q, want RUNNING on %q", info.GetStatus(), info.GetTaskQueue(), e.taskQueue)
 	}
-	want := workflows.CaptureInput{StreamID: "lobby", Source: "/videos/lobby.avi", EveryMS: 200, ChunkFrames: 25,
-		MaxFrames: 100, DetectConcurrency: 2, DetectTaskQueue: e.taskQueue + "-detect"}
+	want := contract.CaptureInput{StreamID: "lobby", Source: "/videos/lobby.avi", Settings: contract.Settings{EveryMS: 200, ChunkFrames: 25, MaxFrames: 100, DetectConcurrency: 2, DetectTaskQueue: e.taskQueue + "-detect"}}
 	if in := e.workflowInput(got.WorkflowID, got.RunID); in != want {
 		t.Errorf("workflow input = %+v, want %+v", in, want)
 	}
 
 	// Without a body the defaults are filled in.
 	def := e.startCapture("lobby", "")
-	want = workflows.CaptureInput{StreamID: "lobby", Source: "/videos/lobby.avi",
-		ChunkFrames: workflows.DefaultChunkFrames, DetectConcurrency: workflows.DefaultDetectConcurrency,
-		DetectTaskQueue: e.taskQueue + "-detect"}
+	want = contract.CaptureInput{StreamID: "lobby", Source: "/videos/lobby.avi", Settings: contract.Settings{ChunkFrames: contract.DefaultChunkFrames, DetectConcurrency: contract.DefaultDetectConcurrency, DetectTaskQueue: e.taskQueue + "-detect"}}
 	if in := e.workflowInput(def.WorkflowID, def.RunID); in != want {
 		t.Errorf("workflow input without body = %+v, want %+v", in, want)
 	}

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/testenv"
-	"github.com/sightline-video/sightline/workflows"
 )
 
 // BenchmarkRTMPLag measures end-to-end lag on a live RTMP stream: from the
@@ -23,8 +23,7 @@ func BenchmarkRTMPLag(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		id := testenv.Name("capture-lag")
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		err := s.start(id, workflows.CaptureInput{StreamID: "lag", Source: rtmpURL, DurationSeconds: 20,
-			EveryMS: everyMS, ChunkFrames: chunkFrames}).Get(ctx, nil)
+		err := s.start(id, contract.CaptureInput{StreamID: "lag", Source: rtmpURL, Settings: contract.Settings{DurationSeconds: 20, EveryMS: everyMS, ChunkFrames: chunkFrames}}).Get(ctx, nil)
 		cancel()
 		if err != nil {
 			b.Fatal(err)

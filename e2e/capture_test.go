@@ -8,6 +8,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/testenv"
 	"github.com/sightline-video/sightline/workflows"
 )
@@ -43,7 +44,7 @@ func (s *stack) rows(captureID string) (frames, dets []string) {
 	return frames, dets
 }
 
-func (s *stack) runCapture(c client.Client, id string, in workflows.CaptureInput) client.WorkflowRun {
+func (s *stack) runCapture(c client.Client, id string, in contract.CaptureInput) client.WorkflowRun {
 	s.t.Helper()
 	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: s.queue},
 		workflows.CaptureWorkflow, in)
@@ -53,11 +54,11 @@ func (s *stack) runCapture(c client.Client, id string, in workflows.CaptureInput
 	return run
 }
 
-func getResult(t *testing.T, run client.WorkflowRun, timeout time.Duration) workflows.CaptureResult {
+func getResult(t *testing.T, run client.WorkflowRun, timeout time.Duration) contract.CaptureResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	var res workflows.CaptureResult
+	var res contract.CaptureResult
 	if err := run.Get(ctx, &res); err != nil {
 		t.Fatalf("workflow %s: %v", run.GetID(), err)
 	}
@@ -71,10 +72,7 @@ func TestWorkerCrashesLoseAndDoubleNothing(t *testing.T) {
 	s := newStack(t)
 	tc := testenv.Temporal(t)
 	video := testenv.SharedFile(t, "vtest.avi")
-	in := workflows.CaptureInput{
-		StreamID: "plaza", Source: video, ChunkFrames: 15, MaxFrames: 240,
-		DetectConcurrency: 2, DetectTaskQueue: s.detect,
-	}
+	in := contract.CaptureInput{StreamID: "plaza", Source: video, Settings: contract.Settings{ChunkFrames: 15, MaxFrames: 240, DetectConcurrency: 2, DetectTaskQueue: s.detect}}
 
 	w := s.start("worker")
 	base := testenv.Name("capture-base")

@@ -15,10 +15,10 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/detector"
 	"github.com/sightline-video/sightline/internal/testenv"
 	"github.com/sightline-video/sightline/models"
-	"github.com/sightline-video/sightline/workflows"
 )
 
 // BenchmarkDetectEngine measures, in one run on vtest.avi (every frame):
@@ -212,9 +212,8 @@ func pipelineFPS(b *testing.B, video string, frames, nets int) float64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	start := time.Now()
-	var res workflows.CaptureResult
-	err := s.start(id, workflows.CaptureInput{StreamID: "bench", Source: video, SkipRollup: true,
-		ChunkFrames: workflows.DefaultChunkFrames, DetectConcurrency: 2 * nets}).Get(ctx, &res)
+	var res contract.CaptureResult
+	err := s.start(id, contract.CaptureInput{StreamID: "bench", Source: video, Settings: contract.Settings{SkipRollup: true, ChunkFrames: contract.DefaultChunkFrames, DetectConcurrency: 2 * nets}}).Get(ctx, &res)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/sightline-video/sightline/activities"
 	dbtlike "github.com/sightline-video/sightline/dbt_like"
 	"github.com/sightline-video/sightline/internal/app"
+	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/detector"
 	"github.com/sightline-video/sightline/internal/source"
 	"github.com/sightline-video/sightline/internal/source/sourcetest"
@@ -70,7 +71,7 @@ func newDetectStack(t testing.TB, resolver source.Resolver, opts detector.Option
 	return s
 }
 
-func (s *liveStack) start(id string, in workflows.CaptureInput) client.WorkflowRun {
+func (s *liveStack) start(id string, in contract.CaptureInput) client.WorkflowRun {
 	s.t.Helper()
 	in.DetectTaskQueue = s.detect
 	run, err := s.tc.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: s.queue},
@@ -125,7 +126,7 @@ func TestRTMPCaptureRidesOutAPublisherRestart(t *testing.T) {
 	name := liveName()
 	rtmpURL, _ := publish(t, name)
 	id := testenv.Name("capture-rtmp")
-	run := s.start(id, workflows.CaptureInput{StreamID: "rtmp-cam", Source: rtmpURL, DurationSeconds: 25, EveryMS: 250, ChunkFrames: 8})
+	run := s.start(id, contract.CaptureInput{StreamID: "rtmp-cam", Source: rtmpURL, Settings: contract.Settings{DurationSeconds: 25, EveryMS: 250, ChunkFrames: 8}})
 	waitFor(t, "frames from the live stream", time.Minute, func() bool {
 		return s.count(`SELECT count(*) FROM chunks WHERE capture_id = $1`, id) >= 2
 	})
@@ -138,7 +139,7 @@ func TestRTMPCaptureRidesOutAPublisherRestart(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var res workflows.CaptureResult
+	var res contract.CaptureResult
 	if err := run.Get(ctx, &res); err != nil {
 		t.Fatalf("capture across the restart failed: %v", err)
 	}
@@ -166,8 +167,8 @@ func TestHLSCapture(t *testing.T) {
 	id := testenv.Name("capture-hls")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var res workflows.CaptureResult
-	if err := s.start(id, workflows.CaptureInput{StreamID: "hls-cam", Source: hlsURL, DurationSeconds: 8, EveryMS: 250, ChunkFrames: 8}).Get(ctx, &res); err != nil {
+	var res contract.CaptureResult
+	if err := s.start(id, contract.CaptureInput{StreamID: "hls-cam", Source: hlsURL, Settings: contract.Settings{DurationSeconds: 8, EveryMS: 250, ChunkFrames: 8}}).Get(ctx, &res); err != nil {
 		t.Fatal(err)
 	}
 	persons := s.count(`SELECT count(*) FROM detections WHERE capture_id = $1 AND class_name = 'person'`, id)
@@ -200,7 +201,7 @@ func TestDeadSourceFailsFast(t *testing.T) {
 		"rtsp://" + silent.Addr().String() + "/cam", "http://" + silent.Addr().String() + "/live.m3u8"} {
 		id := testenv.Name("capture-dead")
 		t0 := time.Now()
-		run := s.start(id, workflows.CaptureInput{StreamID: "dead", Source: src, DurationSeconds: 60})
+		run := s.start(id, contract.CaptureInput{StreamID: "dead", Source: src, Settings: contract.Settings{DurationSeconds: 60}})
 		err := run.Get(context.Background(), nil)
 		took := time.Since(t0)
 		if err == nil || !strings.Contains(err.Error(), src) {
@@ -229,9 +230,8 @@ func TestYouTubeLiveCapture(t *testing.T) {
 	id := testenv.Name("capture-yt")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var res workflows.CaptureResult
-	err := s.start(id, workflows.CaptureInput{StreamID: "yt-cam", Source: "https://www.youtube.com/watch?v=" + videoID,
-		DurationSeconds: 8, EveryMS: 250, ChunkFrames: 8}).Get(ctx, &res)
+	var res contract.CaptureResult
+	err := s.start(id, contract.CaptureInput{StreamID: "yt-cam", Source: "https://www.youtube.com/watch?v=" + videoID, Settings: contract.Settings{DurationSeconds: 8, EveryMS: 250, ChunkFrames: 8}}).Get(ctx, &res)
 	if err != nil {
 		t.Fatal(err)
 	}

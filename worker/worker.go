@@ -41,6 +41,7 @@ func RegisterMain(w worker.Registry, acts *activities.Activities) {
 	w.RegisterActivity(acts.BeginCapture)
 	w.RegisterActivity(acts.CaptureFrames)
 	w.RegisterActivity(acts.FinishCapture)
+	w.RegisterActivity(acts.StoredChunks)
 	w.RegisterActivity(acts.RunRollup) // still called by captures started before RollupWorkflow
 	w.RegisterActivity(acts.PlanRollup)
 	w.RegisterActivity(acts.BuildRollupModel)

@@ -3,9 +3,6 @@
 package workflows
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 
@@ -13,84 +10,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/sightline-video/sightline/activities"
-	"github.com/sightline-video/sightline/internal/config"
-	"github.com/sightline-video/sightline/internal/detector"
+	"github.com/sightline-video/sightline/internal/contract"
 )
-
-// Defaults for fields a CaptureInput leaves empty.
-const (
-	DefaultChunkFrames       = 50
-	DefaultDetectConcurrency = 4
-	// ProgressQuery is the query name that returns a CaptureProgress.
-	ProgressQuery = "progress"
-)
-
-// CaptureInput starts a capture. It is the JSON a person pastes into the
-// Temporal UI, for example {"stream_id":"lobby","source":"/videos/lobby.avi"}.
-type CaptureInput struct {
-	StreamID          string  `json:"stream_id"`
-	Source            string  `json:"source,omitempty"`             // file path; empty: the stream's registered source
-	EveryMS           int     `json:"every_ms,omitempty"`           // sample one frame per this many ms of stream time; 0: every frame
-	ChunkFrames       int     `json:"chunk_frames,omitempty"`       // frames per chunk (default 50)
-	MaxFrames         int     `json:"max_frames,omitempty"`         // stop after this many sampled frames; 0: the whole source
-	DurationSeconds   float64 `json:"duration_seconds,omitempty"`   // stop after this much stream time; 0: no limit
-	DetectConcurrency int     `json:"detect_concurrency,omitempty"` // detection activities in flight (default 4)
-	DetectTaskQueue   string  `json:"detect_task_queue,omitempty"`  // default "sightline-detect"
-	SkipRollup        bool    `json:"skip_rollup,omitempty"`        // leave the rollup to a later run
-	// Detect chooses the model and filters detections, e.g.
-	// {"model":"picodet_s_416_coco","filter":{"classes":["person","car"]}};
-	// empty: the stream's settings, else the worker's default model.
-	Detect *detector.Config `json:"detect,omitempty"`
-}
-
-// CaptureResult summarises a finished capture.
-type CaptureResult struct {
-	CaptureID  string `json:"capture_id"`
-	Frames     int    `json:"frames"`
-	Chunks     int    `json:"chunks"`
-	Detections int    `json:"detections"`
-}
-
-// CaptureProgress is what the progress query returns.
-type CaptureProgress struct {
-	Phase          string `json:"phase"` // capturing, detecting, rollup, done
-	FramesCaptured int    `json:"frames_captured"`
-	Chunks         int    `json:"chunks"`
-	ChunksDetected int    `json:"chunks_detected"`
-	FramesAnalysed int    `json:"frames_analysed"`
-	Detections     int    `json:"detections"`
-	// LagMS is the time from a chunk being stored to its detections being
-	// stored, for the last chunk detected; MaxLagMS is the worst so far.
-	LagMS    int64 `json:"lag_ms"`
-	MaxLagMS int64 `json:"max_lag_ms"`
-}
-
-// NewCaptureID returns a fresh workflow (and capture) id for a stream:
-// readable, sortable by start time, and unique thanks to a random suffix.
-func NewCaptureID(streamID string, now time.Time) string {
-	b := make([]byte, 2)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	return fmt.Sprintf("capture-%s-%s-%s", streamID, now.UTC().Format("20060102T150405Z"), hex.EncodeToString(b))
-}
-
-func (in *CaptureInput) withDefaults() error {
-	if in.StreamID == "" {
-		return errors.New("stream_id is required")
-	}
-	if in.EveryMS < 0 || in.ChunkFrames < 0 || in.MaxFrames < 0 || in.DetectConcurrency < 0 || in.DurationSeconds < 0 {
-		return errors.New("every_ms, chunk_frames, max_frames, duration_seconds and detect_concurrency must not be negative")
-	}
-	if in.ChunkFrames == 0 {
-		in.ChunkFrames = DefaultChunkFrames
-	}
-	if in.DetectConcurrency == 0 {
-		in.DetectConcurrency = DefaultDetectConcurrency
-	}
-	if in.DetectTaskQueue == "" {
-		in.DetectTaskQueue = config.DefaultDetectTaskQueue
-	}
-	return nil
-}
 
 // a is only used to name activity methods; Temporal calls the registered instance.
 var a *activities.Activities
@@ -98,23 +19,26 @@ var a *activities.Activities
 // CaptureWorkflow captures frames from a source into chunks, detects objects
 // in every chunk with bounded concurrency on the detect task queue, and then
 // rolls the results up. The capture id is the workflow id.
-func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (CaptureResult, error) {
+//
+// Canceling it (from the API, the CLI or the Temporal UI) stops the capture
+// but keeps what it stored: the frames read so far are written as a last
+// chunk, every stored chunk is detected and rolled up, the capture is
+// recorded as canceled, and the workflow ends canceled.
+func CaptureWorkflow(ctx workflow.Context, in contract.CaptureInput) (contract.CaptureResult, error) {
 	info := workflow.GetInfo(ctx)
-	res := CaptureResult{CaptureID: info.WorkflowExecution.ID}
-	if err := in.withDefaults(); err != nil {
+	res := contract.CaptureResult{CaptureID: info.WorkflowExecution.ID}
+	if err := in.Validate(); err != nil {
 		return res, temporal.NewNonRetryableApplicationError("invalid capture input: "+err.Error(), "BadInput", nil)
 	}
-	prog := CaptureProgress{Phase: "starting"}
-	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (CaptureProgress, error) { return prog, nil }); err != nil {
+	in.Settings = in.Settings.WithDefaults()
+	prog := contract.CaptureProgress{Phase: "starting"}
+	if err := workflow.SetQueryHandler(ctx, contract.ProgressQuery, func() (contract.CaptureProgress, error) { return prog, nil }); err != nil {
 		return res, err
 	}
 	logger := workflow.GetLogger(ctx)
 	startedAt := info.WorkflowStartTime.UTC()
 
-	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 30 * time.Second, NonRetryableErrorTypes: []string{"BadInput"}},
-	})
+	short := workflow.WithActivityOptions(ctx, shortActivity)
 	var begun activities.BeginCaptureResult
 	err := workflow.ExecuteActivity(short, a.BeginCapture, activities.BeginCaptureInput{
 		CaptureID: res.CaptureID, StreamID: in.StreamID, Source: in.Source, EveryMS: in.EveryMS,
@@ -139,7 +63,7 @@ func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (CaptureResult, erro
 			logger.Error("recording capture outcome failed", "error", err)
 		}
 	}
-	fail := func(what string, err error) (CaptureResult, error) {
+	fail := func(what string, err error) (contract.CaptureResult, error) {
 		status := "failed"
 		if temporal.IsCanceledError(err) {
 			status = "canceled"
@@ -148,22 +72,18 @@ func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (CaptureResult, erro
 		return res, fmt.Errorf("%s: %w", what, err)
 	}
 
+	// Runs started before a cancel kept the stored frames fail at once when canceled.
+	keepOnCancel := workflow.GetVersion(ctx, "cancel-keeps-frames", workflow.DefaultVersion, 1) >= 1
+
 	prog.Phase = "capturing"
 	capCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 24 * time.Hour,
 		HeartbeatTimeout:    10 * time.Second,
+		// Wait for the capture to store its last frames before listing them.
+		WaitForCancellation: keepOnCancel,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, MaximumInterval: time.Minute,
 			NonRetryableErrorTypes: []string{"BadSource", "BadInput"},
-		},
-	})
-	detCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:           in.DetectTaskQueue,
-		StartToCloseTimeout: 30 * time.Minute,
-		HeartbeatTimeout:    10 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, MaximumInterval: time.Minute,
-			NonRetryableErrorTypes: []string{"BadChunk"},
 		},
 	})
 	capCtx, cancelCapture := workflow.WithCancel(capCtx)
@@ -175,7 +95,7 @@ func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (CaptureResult, erro
 	// Detection starts on each chunk as soon as the capture signals it, while
 	// capture goes on; the capture's result lists every chunk again, so a
 	// chunk whose signal was lost is still detected.
-	p := newPipeline(ctx, detCtx, in, res.CaptureID, startedAt, &prog)
+	p := newPipeline(ctx, in, res.CaptureID, startedAt, &prog)
 	var captured activities.CaptureProgress
 	var captureErr error
 	captureDone := false
@@ -194,6 +114,9 @@ func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (CaptureResult, erro
 		}
 	})
 	for {
+		if keepOnCancel && ctx.Err() != nil {
+			return canceled(ctx, in, p, capture, captureDone, &res, finish)
+		}
 		p.launch()
 		if captureErr != nil {
 			return fail("capture", captureErr)
@@ -212,26 +135,76 @@ func CaptureWorkflow(ctx workflow.Context, in CaptureInput) (CaptureResult, erro
 
 	if !in.SkipRollup {
 		prog.Phase = "rollup"
-		// Runs started before RollupWorkflow existed replay the activity.
-		if workflow.GetVersion(ctx, "rollup-child-workflow", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-			rollCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-				StartToCloseTimeout: 30 * time.Minute,
-				RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
-			})
-			if err := workflow.ExecuteActivity(rollCtx, a.RunRollup, activities.RollupInput{}).Get(ctx, nil); err != nil {
-				return fail("rollup", err)
-			}
-		} else {
-			// A child workflow, so each model shows in the Temporal UI. Its id
-			// is the SDK's default (from the run id): one derived from the
-			// workflow id would not match when a replayer renames the run.
-			rollCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{})
-			if err := workflow.ExecuteChildWorkflow(rollCtx, RollupWorkflow, RollupInput{}).Get(ctx, nil); err != nil {
-				return fail("rollup", err)
-			}
+		if err := rollup(ctx); err != nil {
+			return fail("rollup", err)
 		}
 	}
 	finish("completed", nil)
 	prog.Phase = "done"
 	return res, nil
+}
+
+// shortActivity are the options of the bookkeeping activities.
+var shortActivity = workflow.ActivityOptions{
+	StartToCloseTimeout: 30 * time.Second,
+	RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 30 * time.Second, NonRetryableErrorTypes: []string{"BadInput"}},
+}
+
+// rollup runs the rollup models after a capture.
+func rollup(ctx workflow.Context) error {
+	// Runs started before RollupWorkflow existed replay the activity.
+	if workflow.GetVersion(ctx, "rollup-child-workflow", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		rollCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 30 * time.Minute,
+			RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
+		})
+		return workflow.ExecuteActivity(rollCtx, a.RunRollup, activities.RollupInput{}).Get(ctx, nil)
+	}
+	// A child workflow, so each model shows in the Temporal UI. Its id is the
+	// SDK's default (from the run id): one derived from the workflow id would
+	// not match when a replayer renames the run.
+	rollCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{})
+	return workflow.ExecuteChildWorkflow(rollCtx, RollupWorkflow, contract.RollupInput{}).Get(ctx, nil)
+}
+
+// canceled finishes a canceled capture on a context that outlives the
+// cancellation: it waits for the capture activity to store its last frames,
+// detects every stored chunk not yet detected, rolls up, records the capture
+// as canceled and returns the cancellation, so the workflow ends canceled.
+func canceled(ctx workflow.Context, in contract.CaptureInput, p *pipeline, capture workflow.Future, captureDone bool,
+	res *contract.CaptureResult, finish func(string, error)) (contract.CaptureResult, error) {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	p.prog.Phase = "canceling"
+	if !captureDone {
+		_ = capture.Get(dctx, nil) // its cancellation: it has stopped
+	}
+	var stored []activities.ChunkRef
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, shortActivity), a.StoredChunks,
+		res.CaptureID).Get(dctx, &stored); err != nil {
+		finish("canceled", err)
+		return *res, fmt.Errorf("list stored chunks: %w", err)
+	}
+	p.rebase(dctx, stored)
+	for {
+		p.launch()
+		if p.err != nil {
+			res.Frames, res.Chunks, res.Detections = p.prog.FramesCaptured, p.prog.Chunks, p.prog.Detections
+			finish("canceled", p.err)
+			return *res, fmt.Errorf("detect after cancel: %w", p.err)
+		}
+		if p.idle() {
+			break
+		}
+		p.sel.Select(dctx)
+	}
+	res.Frames, res.Chunks, res.Detections = p.prog.FramesCaptured, p.prog.Chunks, p.prog.Detections
+	if !in.SkipRollup {
+		p.prog.Phase = "rollup"
+		if err := rollup(dctx); err != nil {
+			workflow.GetLogger(ctx).Warn("rollup after cancel failed; the next rollup catches up", "error", err)
+		}
+	}
+	finish("canceled", nil)
+	p.prog.Phase = "done"
+	return *res, ctx.Err()
 }

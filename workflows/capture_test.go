@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/sightline-video/sightline/activities"
+	"github.com/sightline-video/sightline/internal/contract"
 )
 
 // newEnv returns a test environment that keeps the SDK's debug chatter out
@@ -61,7 +62,7 @@ func TestCaptureWorkflowDetectsEveryChunkWithBoundedConcurrency(t *testing.T) {
 			return activities.DetectResult{Frames: 10, Detections: 3}, nil
 		})
 	env.RegisterWorkflow(RollupWorkflow)
-	env.OnWorkflow(RollupWorkflow, mock.Anything, RollupInput{}).Return(RollupResult{}, nil).Once()
+	env.OnWorkflow(RollupWorkflow, mock.Anything, contract.RollupInput{}).Return(RollupResult{}, nil).Once()
 	env.OnActivity(a.FinishCapture, mock.Anything, mock.MatchedBy(func(in activities.FinishCaptureInput) bool {
 		return in.Status == "completed" && in.Frames == 70
 	})).Return(nil).Once()
@@ -72,14 +73,14 @@ func TestCaptureWorkflowDetectsEveryChunkWithBoundedConcurrency(t *testing.T) {
 			env.SignalWorkflow(activities.ChunkReadySignal, chunkRefs(7)[seq])
 		}
 	}, 0)
-	env.ExecuteWorkflow(CaptureWorkflow, CaptureInput{StreamID: "lobby", ChunkFrames: 10, DetectConcurrency: 2})
+	env.ExecuteWorkflow(CaptureWorkflow, contract.CaptureInput{StreamID: "lobby", Settings: contract.Settings{ChunkFrames: 10, DetectConcurrency: 2}})
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
 	}
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	var res CaptureResult
+	var res contract.CaptureResult
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
@@ -94,8 +95,8 @@ func TestCaptureWorkflowDetectsEveryChunkWithBoundedConcurrency(t *testing.T) {
 	if m := maxInFlight.Load(); m > 2 {
 		t.Errorf("%d detections in flight, want at most 2", m)
 	}
-	var prog CaptureProgress
-	q, err := env.QueryWorkflow(ProgressQuery)
+	var prog contract.CaptureProgress
+	q, err := env.QueryWorkflow(contract.ProgressQuery)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +118,7 @@ func TestCaptureWorkflowRecordsFailureOfABadSource(t *testing.T) {
 		return in.Status == "failed" && in.Error != ""
 	})).Return(nil).Once()
 
-	env.ExecuteWorkflow(CaptureWorkflow, CaptureInput{StreamID: "lobby", Source: "/missing.avi"})
+	env.ExecuteWorkflow(CaptureWorkflow, contract.CaptureInput{StreamID: "lobby", Source: "/missing.avi"})
 	err := env.GetWorkflowError()
 	if err == nil || !strings.Contains(err.Error(), `"/missing.avi": no such file`) {
 		t.Fatalf("workflow error = %v, want one naming the missing source", err)
@@ -126,7 +127,7 @@ func TestCaptureWorkflowRecordsFailureOfABadSource(t *testing.T) {
 }
 
 func TestCaptureWorkflowRejectsInvalidInput(t *testing.T) {
-	for _, in := range []CaptureInput{{}, {StreamID: "x", EveryMS: -1}} {
+	for _, in := range []contract.CaptureInput{{}, {StreamID: "x", Settings: contract.Settings{EveryMS: -1}}} {
 		env := newEnv()
 		env.ExecuteWorkflow(CaptureWorkflow, in)
 		if err := env.GetWorkflowError(); err == nil {

@@ -3,9 +3,11 @@ package workflows
 import (
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/sightline-video/sightline/activities"
+	"github.com/sightline-video/sightline/internal/contract"
 )
 
 // pipeline feeds chunks to DetectChunk activities as they arrive, at most
@@ -13,21 +15,57 @@ import (
 type pipeline struct {
 	ctx       workflow.Context // the workflow's context, for Now and Get
 	detCtx    workflow.Context // activity options of DetectChunk
-	in        CaptureInput
+	in        contract.CaptureInput
 	captureID string
 	startedAt time.Time
-	prog      *CaptureProgress
+	prog      *contract.CaptureProgress
 
 	sel      workflow.Selector
 	queue    []activities.ChunkRef
 	readyAt  map[int]time.Time // chunk seq → when it was announced
-	inFlight int
+	detected map[int]bool      // chunk seqs whose detection finished
+	inFlight map[int]activities.ChunkRef
 	err      error // the first detection failure
 }
 
-func newPipeline(ctx, detCtx workflow.Context, in CaptureInput, captureID string, startedAt time.Time, prog *CaptureProgress) *pipeline {
-	return &pipeline{ctx: ctx, detCtx: detCtx, in: in, captureID: captureID, startedAt: startedAt, prog: prog,
-		sel: workflow.NewSelector(ctx), readyAt: map[int]time.Time{}}
+func newPipeline(ctx workflow.Context, in contract.CaptureInput, captureID string, startedAt time.Time, prog *contract.CaptureProgress) *pipeline {
+	p := &pipeline{in: in, captureID: captureID, startedAt: startedAt, prog: prog,
+		readyAt: map[int]time.Time{}, detected: map[int]bool{}, inFlight: map[int]activities.ChunkRef{}}
+	p.setContext(ctx)
+	return p
+}
+
+func (p *pipeline) setContext(ctx workflow.Context) {
+	p.ctx = ctx
+	p.sel = workflow.NewSelector(ctx)
+	p.detCtx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           p.in.DetectTaskQueue,
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, MaximumInterval: time.Minute,
+			NonRetryableErrorTypes: []string{"BadChunk"},
+		},
+	})
+}
+
+// rebase moves the pipeline onto ctx (one that outlives a cancellation)
+// with stored, every chunk the capture stored, in order: detections in
+// flight on the old context are abandoned, every chunk not detected yet is
+// queued again, and a failure caused by the cancellation is forgotten.
+func (p *pipeline) rebase(ctx workflow.Context, stored []activities.ChunkRef) {
+	p.setContext(ctx)
+	p.queue, p.inFlight = nil, map[int]activities.ChunkRef{}
+	if p.err != nil && temporal.IsCanceledError(p.err) {
+		p.err = nil
+	}
+	for _, c := range stored {
+		if _, seen := p.readyAt[c.Seq]; !seen {
+			p.add(c)
+		} else if !p.detected[c.Seq] {
+			p.queue = append(p.queue, c)
+		}
+	}
 }
 
 // add queues a chunk unless it was seen before.
@@ -43,25 +81,30 @@ func (p *pipeline) add(c activities.ChunkRef) {
 
 // launch starts detections while there is room.
 func (p *pipeline) launch() {
-	for p.err == nil && len(p.queue) > 0 && p.inFlight < p.in.DetectConcurrency {
+	for p.err == nil && len(p.queue) > 0 && len(p.inFlight) < p.in.DetectConcurrency {
 		c := p.queue[0]
 		p.queue = p.queue[1:]
-		p.inFlight++
+		if p.detected[c.Seq] {
+			continue
+		}
+		p.inFlight[c.Seq] = c
 		in := activities.DetectInput{CaptureID: p.captureID, StreamID: p.in.StreamID, Chunk: c, StartedAt: p.startedAt}
 		if d := p.in.Detect; d != nil {
 			in.Model, in.Filter = d.Model, d.Filter
 		}
+		ctx := p.ctx
 		f := workflow.ExecuteActivity(p.detCtx, a.DetectChunk, in)
 		p.sel.AddFuture(f, func(f workflow.Future) {
-			p.inFlight--
+			delete(p.inFlight, c.Seq)
 			var r activities.DetectResult
-			if err := f.Get(p.ctx, &r); err != nil {
+			if err := f.Get(ctx, &r); err != nil {
 				if p.err == nil {
 					p.err = err
 				}
 				return
 			}
-			lag := workflow.Now(p.ctx).Sub(p.readyAt[c.Seq]).Milliseconds()
+			p.detected[c.Seq] = true
+			lag := workflow.Now(ctx).Sub(p.readyAt[c.Seq]).Milliseconds()
 			p.prog.ChunksDetected++
 			p.prog.FramesAnalysed += r.Frames
 			p.prog.Detections += r.Detections
@@ -72,4 +115,4 @@ func (p *pipeline) launch() {
 }
 
 // idle reports whether every queued chunk has been detected.
-func (p *pipeline) idle() bool { return len(p.queue) == 0 && p.inFlight == 0 }
+func (p *pipeline) idle() bool { return len(p.queue) == 0 && len(p.inFlight) == 0 }

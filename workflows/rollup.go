@@ -10,19 +10,11 @@ import (
 
 	"github.com/sightline-video/sightline/activities"
 	dbtlike "github.com/sightline-video/sightline/dbt_like"
+	"github.com/sightline-video/sightline/internal/contract"
 )
 
 // DefaultRollupParallelism bounds the model builds a RollupWorkflow runs at once.
 const DefaultRollupParallelism = 4
-
-// RollupInput starts a RollupWorkflow, for example {} (every model) or
-// {"select":["object_counts+"],"full_refresh":true}.
-type RollupInput struct {
-	Select      []string `json:"select,omitempty"`       // models: name, +name (with upstream), name+ (with downstream)
-	FullRefresh bool     `json:"full_refresh,omitempty"` // rebuild incremental models from scratch
-	SkipTests   bool     `json:"skip_tests,omitempty"`   // build without running the data tests
-	Parallelism int      `json:"parallelism,omitempty"`  // model builds at once (default 4)
-}
 
 // RollupResult reports the models built and the tests run, in the order
 // they finished.
@@ -40,7 +32,7 @@ type RollupResult struct {
 // test stops new starts; the builds in flight finish, then the workflow
 // fails naming it. It is started on its own, as a child of each
 // CaptureWorkflow, and by the rollup schedule.
-func RollupWorkflow(ctx workflow.Context, in RollupInput) (RollupResult, error) {
+func RollupWorkflow(ctx workflow.Context, in contract.RollupInput) (RollupResult, error) {
 	var res RollupResult
 	if in.Parallelism < 0 {
 		return res, temporal.NewNonRetryableApplicationError("invalid rollup input: parallelism must not be negative", "BadInput", nil)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sightline-video/sightline/activities"
 	dbtlike "github.com/sightline-video/sightline/dbt_like"
+	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/testenv"
 	"github.com/sightline-video/sightline/worker"
 	"github.com/sightline-video/sightline/workflows"
@@ -59,7 +60,7 @@ func TestRollupWorkflowOnTemporal(t *testing.T) {
 	}
 	t.Cleanup(w.Stop)
 
-	run := func(id string, in workflows.RollupInput) workflows.RollupResult {
+	run := func(id string, in contract.RollupInput) workflows.RollupResult {
 		t.Helper()
 		wr, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, workflows.RollupWorkflow, in)
 		if err != nil {
@@ -74,7 +75,7 @@ func TestRollupWorkflowOnTemporal(t *testing.T) {
 		return res
 	}
 	first := testenv.Name("rollup-first")
-	res := run(first, workflows.RollupInput{})
+	res := run(first, contract.RollupInput{})
 	if len(res.Models) != len(project.Order()) || len(res.Tests) != len(project.Tests()) || res.Warnings != 0 {
 		t.Errorf("first run: %d models, %d tests, %d warnings; want %d, %d, 0", len(res.Models), len(res.Tests),
 			res.Warnings, len(project.Order()), len(project.Tests()))
@@ -86,7 +87,7 @@ func TestRollupWorkflowOnTemporal(t *testing.T) {
 		t.Errorf("lobby's top object %q %v (%v), want person at 6/4 = 1.5 per frame", top, avg, err)
 	}
 
-	res = run(testenv.Name("rollup-again"), workflows.RollupInput{Select: []string{"object_counts+"}, SkipTests: true})
+	res = run(testenv.Name("rollup-again"), contract.RollupInput{Select: []string{"object_counts+"}, SkipTests: true})
 	var modes []string
 	for _, m := range res.Models {
 		if m.Name == "object_counts" {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sightline-video/sightline/activities"
 	dbtlike "github.com/sightline-video/sightline/dbt_like"
+	"github.com/sightline-video/sightline/internal/contract"
 )
 
 // diamond is a plan where base feeds left and right, which both feed top,
@@ -94,7 +95,7 @@ func (r *rollupRecorder) mock(t *testing.T, plan activities.PlanRollupResult) fu
 			return res, nil
 		})
 	return func() {
-		env.ExecuteWorkflow(RollupWorkflow, RollupInput{Select: []string{"base+", "solo"}, FullRefresh: true, Parallelism: 2})
+		env.ExecuteWorkflow(RollupWorkflow, contract.RollupInput{Select: []string{"base+", "solo"}, FullRefresh: true, Parallelism: 2})
 		if !env.IsWorkflowCompleted() {
 			t.Fatal("workflow did not complete")
 		}

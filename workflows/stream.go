@@ -8,46 +8,13 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/sightline-video/sightline/internal/contract"
 )
 
-// Defaults for StreamInput.
-const (
-	DefaultWindowSeconds = 300
-	DefaultWindowsPerRun = 50
-	// MaxConsecutiveFailures stops a stream whose windows keep failing, so a
-	// source that is gone for good does not retry forever.
-	MaxConsecutiveFailures = 5
-	// StreamProgressQuery returns a StreamProgress.
-	StreamProgressQuery = "stream-progress"
-)
-
-// StreamInput watches a stream for a long time, one capture window after
-// another: {"stream_id":"lobby","window_seconds":300,"every_ms":1000}.
-type StreamInput struct {
-	StreamID          string  `json:"stream_id"`
-	WindowSeconds     float64 `json:"window_seconds,omitempty"` // length of each capture (default 300)
-	EveryMS           int     `json:"every_ms,omitempty"`
-	ChunkFrames       int     `json:"chunk_frames,omitempty"`
-	DetectConcurrency int     `json:"detect_concurrency,omitempty"`
-	DetectTaskQueue   string  `json:"detect_task_queue,omitempty"`
-	MaxWindows        int     `json:"max_windows,omitempty"`     // stop after this many windows; 0: never
-	WindowsPerRun     int     `json:"windows_per_run,omitempty"` // continue-as-new after this many (default 50)
-
-	// Carried over continue-as-new; leave them out when starting.
-	Window   int `json:"window,omitempty"`   // index of the next window
-	Failures int `json:"failures,omitempty"` // consecutive failed windows
-}
-
-// StreamProgress is what StreamProgressQuery returns.
-type StreamProgress struct {
-	Window        int    `json:"window"`       // index of the current window
-	CurrentID     string `json:"current_id"`   // its CaptureWorkflow id
-	WindowsDone   int    `json:"windows_done"` // in this run
-	Failures      int    `json:"failures"`     // consecutive failed windows
-	LastError     string `json:"last_error,omitempty"`
-	FramesInRun   int    `json:"frames_in_run"`
-	DetectionsRun int    `json:"detections_in_run"`
-}
+// MaxConsecutiveFailures stops a stream whose windows keep failing, so a
+// source that is gone for good does not retry forever.
+const MaxConsecutiveFailures = 5
 
 // StreamWorkflow runs CaptureWorkflow children back to back, window after
 // window, and continues as new every WindowsPerRun windows (or when Temporal
@@ -55,26 +22,21 @@ type StreamProgress struct {
 // "<stream workflow id>-w<window>", so each window is captured once even
 // across continue-as-new. A failed window is recorded and the next one
 // starts after a pause; MaxConsecutiveFailures in a row end the workflow.
-func StreamWorkflow(ctx workflow.Context, in StreamInput) error {
-	if in.StreamID == "" {
-		return temporal.NewNonRetryableApplicationError("invalid stream input: stream_id is required", "BadInput", nil)
-	}
-	if in.WindowSeconds < 0 || in.MaxWindows < 0 || in.WindowsPerRun < 0 || in.EveryMS < 0 {
-		return temporal.NewNonRetryableApplicationError("invalid stream input: negative values", "BadInput", nil)
-	}
-	if in.WindowSeconds == 0 {
-		in.WindowSeconds = DefaultWindowSeconds
+func StreamWorkflow(ctx workflow.Context, in contract.StreamInput) error {
+	if err := in.Validate(); err != nil {
+		return temporal.NewNonRetryableApplicationError("invalid stream input: "+err.Error(), "BadInput", nil)
 	}
 	if in.WindowsPerRun == 0 {
-		in.WindowsPerRun = DefaultWindowsPerRun
+		in.WindowsPerRun = contract.DefaultWindowsPerRun
 	}
 	info := workflow.GetInfo(ctx)
-	prog := StreamProgress{Window: in.Window, Failures: in.Failures}
-	if err := workflow.SetQueryHandler(ctx, StreamProgressQuery, func() (StreamProgress, error) { return prog, nil }); err != nil {
+	prog := contract.StreamProgress{Window: in.Window, Failures: in.Failures}
+	if err := workflow.SetQueryHandler(ctx, contract.StreamProgressQuery, func() (contract.StreamProgress, error) { return prog, nil }); err != nil {
 		return err
 	}
 	logger := workflow.GetLogger(ctx)
-	window := time.Duration(in.WindowSeconds * float64(time.Second))
+	settings := in.WindowSettings()
+	window := time.Duration(settings.DurationSeconds * float64(time.Second))
 
 	for run := 0; run < in.WindowsPerRun; run++ {
 		if in.MaxWindows > 0 && in.Window >= in.MaxWindows {
@@ -91,11 +53,9 @@ func StreamWorkflow(ctx workflow.Context, in StreamInput) error {
 			// A window must not run twice, even if this workflow is reset.
 			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		})
-		var res CaptureResult
-		err := workflow.ExecuteChildWorkflow(cctx, CaptureWorkflow, CaptureInput{
-			StreamID: in.StreamID, EveryMS: in.EveryMS, ChunkFrames: in.ChunkFrames,
-			DurationSeconds: in.WindowSeconds, DetectConcurrency: in.DetectConcurrency,
-			DetectTaskQueue: in.DetectTaskQueue,
+		var res contract.CaptureResult
+		err := workflow.ExecuteChildWorkflow(cctx, CaptureWorkflow, contract.CaptureInput{
+			StreamID: in.StreamID, Settings: settings,
 		}).Get(ctx, &res)
 		in.Window++
 		prog.WindowsDone++

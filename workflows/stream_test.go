@@ -7,18 +7,20 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/sightline-video/sightline/internal/contract"
 )
 
 func TestStreamWorkflowContinuesAsNewAfterItsWindows(t *testing.T) {
 	env := newEnv()
 	var ids []string
-	env.OnWorkflow(CaptureWorkflow, mock.Anything, mock.MatchedBy(func(in CaptureInput) bool {
+	env.OnWorkflow(CaptureWorkflow, mock.Anything, mock.MatchedBy(func(in contract.CaptureInput) bool {
 		return in.StreamID == "lobby" && in.DurationSeconds == 60 && in.EveryMS == 500
-	})).Return(func(ctx workflow.Context, in CaptureInput) (CaptureResult, error) {
+	})).Return(func(ctx workflow.Context, in contract.CaptureInput) (contract.CaptureResult, error) {
 		ids = append(ids, workflow.GetInfo(ctx).WorkflowExecution.ID)
-		return CaptureResult{Frames: 120, Detections: 10}, nil
+		return contract.CaptureResult{Frames: 120, Detections: 10}, nil
 	})
-	env.ExecuteWorkflow(StreamWorkflow, StreamInput{StreamID: "lobby", WindowSeconds: 60, EveryMS: 500, WindowsPerRun: 3, Window: 7})
+	env.ExecuteWorkflow(StreamWorkflow, contract.StreamInput{StreamID: "lobby", WindowSeconds: 60, WindowsPerRun: 3, Window: 7, Settings: contract.Settings{EveryMS: 500}})
 	var can *workflow.ContinueAsNewError
 	if err := env.GetWorkflowError(); !errors.As(err, &can) {
 		t.Fatalf("error = %v, want continue-as-new", err)
@@ -26,7 +28,7 @@ func TestStreamWorkflowContinuesAsNewAfterItsWindows(t *testing.T) {
 	if len(ids) != 3 || ids[0] != "default-test-workflow-id-w000007" || ids[2] != "default-test-workflow-id-w000009" {
 		t.Fatalf("windows %v", ids)
 	}
-	var next StreamInput
+	var next contract.StreamInput
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
 		t.Fatal(err)
 	}
@@ -38,14 +40,14 @@ func TestStreamWorkflowContinuesAsNewAfterItsWindows(t *testing.T) {
 func TestStreamWorkflowStopsAtMaxWindowsAndSurvivesAFailedWindow(t *testing.T) {
 	env := newEnv()
 	calls := 0
-	env.OnWorkflow(CaptureWorkflow, mock.Anything, mock.Anything).Return(func(ctx workflow.Context, in CaptureInput) (CaptureResult, error) {
+	env.OnWorkflow(CaptureWorkflow, mock.Anything, mock.Anything).Return(func(ctx workflow.Context, in contract.CaptureInput) (contract.CaptureResult, error) {
 		calls++
 		if calls == 2 {
-			return CaptureResult{}, errors.New("source unreachable")
+			return contract.CaptureResult{}, errors.New("source unreachable")
 		}
-		return CaptureResult{Frames: 1}, nil
+		return contract.CaptureResult{Frames: 1}, nil
 	})
-	env.ExecuteWorkflow(StreamWorkflow, StreamInput{StreamID: "lobby", WindowSeconds: 30, MaxWindows: 4})
+	env.ExecuteWorkflow(StreamWorkflow, contract.StreamInput{StreamID: "lobby", WindowSeconds: 30, MaxWindows: 4})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatalf("error = %v, want a clean stop after 4 windows", err)
 	}
@@ -57,11 +59,11 @@ func TestStreamWorkflowStopsAtMaxWindowsAndSurvivesAFailedWindow(t *testing.T) {
 func TestStreamWorkflowGivesUpAfterRepeatedFailures(t *testing.T) {
 	env := newEnv()
 	calls := 0
-	env.OnWorkflow(CaptureWorkflow, mock.Anything, mock.Anything).Return(func(ctx workflow.Context, in CaptureInput) (CaptureResult, error) {
+	env.OnWorkflow(CaptureWorkflow, mock.Anything, mock.Anything).Return(func(ctx workflow.Context, in contract.CaptureInput) (contract.CaptureResult, error) {
 		calls++
-		return CaptureResult{}, errors.New("source unreachable")
+		return contract.CaptureResult{}, errors.New("source unreachable")
 	})
-	env.ExecuteWorkflow(StreamWorkflow, StreamInput{StreamID: "lobby", WindowSeconds: 30})
+	env.ExecuteWorkflow(StreamWorkflow, contract.StreamInput{StreamID: "lobby", WindowSeconds: 30})
 	err := env.GetWorkflowError()
 	if err == nil || calls != MaxConsecutiveFailures {
 		t.Fatalf("error %v after %d windows, want failure after %d", err, calls, MaxConsecutiveFailures)

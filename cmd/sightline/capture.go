@@ -18,7 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/sightline-video/sightline/internal/config"
-	"github.com/sightline-video/sightline/workflows"
+	"github.com/sightline-video/sightline/internal/contract"
 )
 
 // captureIO is what runCapture talks to, so tests can play the user.
@@ -35,10 +35,7 @@ func runCapture(ctx context.Context, cfg config.Config, c client.Client, args []
 	fs := flag.NewFlagSet("capture", flag.ContinueOnError)
 	fs.SetOutput(cio.out)
 	stream := fs.String("stream", "", "stream id (default: derived from the source)")
-	duration := fs.Duration("duration", 0, "stop after this much stream time (0: until the source ends)")
-	every := fs.Int("every", 0, "sample one frame per this many ms (0: every frame)")
-	maxFrames := fs.Int("max-frames", 0, "stop after this many sampled frames")
-	chunkFrames := fs.Int("chunk-frames", 0, "frames per chunk (default 50)")
+	settings := settingsFlags(fs)
 	detach := fs.Bool("detach", false, "start the capture and return without following it")
 	fs.Usage = func() {
 		fmt.Fprintln(cio.out, "usage: sightline capture [flags] SOURCE")
@@ -51,12 +48,16 @@ func runCapture(ctx context.Context, cfg config.Config, c client.Client, args []
 		fs.Usage()
 		return errors.New("capture needs exactly one SOURCE (a file path or URL)")
 	}
+	set, err := settings()
+	if err != nil {
+		return err
+	}
 	source := fs.Arg(0)
 	if *stream == "" {
 		*stream = streamIDFor(source)
 	}
-	if !validStreamID.MatchString(*stream) {
-		return fmt.Errorf("stream id %q is invalid: use 1-63 of a-z, 0-9, _ and -, starting with a letter or digit", *stream)
+	if err := contract.ValidateStreamID(*stream); err != nil {
+		return err
 	}
 	if !strings.Contains(source, "://") {
 		abs, err := filepath.Abs(source)
@@ -65,11 +66,11 @@ func runCapture(ctx context.Context, cfg config.Config, c client.Client, args []
 		}
 		source = abs
 	}
-	id := workflows.NewCaptureID(*stream, time.Now())
+	id := contract.NewCaptureID(*stream, time.Now())
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: cfg.TaskQueue,
-		Memo: map[string]any{"stream_id": *stream}}, workflows.CaptureWorkflow, workflows.CaptureInput{
-		StreamID: *stream, Source: source, EveryMS: *every, MaxFrames: *maxFrames, ChunkFrames: *chunkFrames,
-		DurationSeconds: duration.Seconds(), DetectTaskQueue: cfg.DetectTaskQueue,
+		Memo: map[string]any{"stream_id": *stream}}, contract.CaptureWorkflow, contract.CaptureInput{
+		StreamID: *stream, Source: source,
+		Settings: set.WithQueues(cfg.DetectTaskQueue, cfg.GPUDetectTaskQueue).WithDefaults(),
 	})
 	if err != nil {
 		return fmt.Errorf("start capture of %s: %w", source, err)
@@ -80,11 +81,11 @@ func runCapture(ctx context.Context, cfg config.Config, c client.Client, args []
 	}
 
 	done := make(chan error, 1)
-	var res workflows.CaptureResult
+	var res contract.CaptureResult
 	go func() { done <- run.Get(ctx, &res) }()
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
-	var last workflows.CaptureProgress
+	var last contract.CaptureProgress
 	for {
 		select {
 		case err := <-done:
@@ -101,7 +102,7 @@ func runCapture(ctx context.Context, cfg config.Config, c client.Client, args []
 			return nil
 		case <-tick.C:
 			qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			v, err := c.QueryWorkflow(qctx, id, "", workflows.ProgressQuery)
+			v, err := c.QueryWorkflow(qctx, id, "", contract.ProgressQuery)
 			cancel()
 			if err == nil && v.Get(&last) == nil {
 				fmt.Fprintf(cio.out, "\r%s", progressLine(last))
@@ -130,7 +131,7 @@ func runCapture(ctx context.Context, cfg config.Config, c client.Client, args []
 }
 
 // progressLine renders a one-line progress bar of detected over captured chunks.
-func progressLine(p workflows.CaptureProgress) string {
+func progressLine(p contract.CaptureProgress) string {
 	const width = 24
 	filled := 0
 	if p.Chunks > 0 {
@@ -141,10 +142,7 @@ func progressLine(p workflows.CaptureProgress) string {
 		bar, p.Phase, p.FramesCaptured, p.ChunksDetected, p.Chunks, p.Detections, float64(p.LagMS)/1000)
 }
 
-var (
-	validStreamID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-	notIDChars    = regexp.MustCompile(`[^a-z0-9_-]+`)
-)
+var notIDChars = regexp.MustCompile(`[^a-z0-9_-]+`)
 
 // streamIDFor derives a stream id from a source: a file's base name without
 // extension, or a URL's host and last path element.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	dbtlike "github.com/sightline-video/sightline/dbt_like"
 	"github.com/sightline-video/sightline/internal/app"
 	"github.com/sightline-video/sightline/internal/config"
+	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/schedule"
 	"github.com/sightline-video/sightline/workflows"
 )
@@ -89,7 +91,7 @@ func runRollup(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	if (scheduleMode || *viaWorkflow) && len(vars) > 0 {
 		return errors.New("--var applies to in-process runs only: the workers take vars from $SIGHTLINE_ROLLUP_VARS")
 	}
-	project, err := dbtlike.ProjectFromEnv(*modelsDir)
+	project, err := dbtlike.LoadProject(cmp.Or(*modelsDir, cfg.RollupModelsDir), cfg.RollupVars)
 	if err != nil {
 		return err
 	}
@@ -102,7 +104,7 @@ func runRollup(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	if *list {
 		return printRollupList(stdout, project, selected, *asJSON)
 	}
-	in := workflows.RollupInput{Select: selected, FullRefresh: *fullRefresh, SkipTests: *skipTests}
+	in := contract.RollupInput{Select: selected, FullRefresh: *fullRefresh, SkipTests: *skipTests}
 	if _, err := project.Plan(selected, *skipTests); err != nil {
 		return err // a bad selection fails here, not in a worker
 	}
@@ -187,7 +189,7 @@ func printRollupList(w io.Writer, p *dbtlike.Project, sel []string, asJSON bool)
 	return nil
 }
 
-func rollupWorkflow(ctx context.Context, tc client.Client, cfg config.Config, in workflows.RollupInput, asJSON bool, stdout io.Writer) error {
+func rollupWorkflow(ctx context.Context, tc client.Client, cfg config.Config, in contract.RollupInput, asJSON bool, stdout io.Writer) error {
 	id := "rollup-cli-" + time.Now().UTC().Format("20060102T150405.000Z")
 	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: cfg.TaskQueue}, workflows.RollupWorkflow, in)
 	if err != nil {
@@ -206,7 +208,7 @@ func rollupWorkflow(ctx context.Context, tc client.Client, cfg config.Config, in
 }
 
 func rollupSchedule(ctx context.Context, tc client.Client, cfg config.Config, id, every, cron string, del bool,
-	in workflows.RollupInput, stdout io.Writer) error {
+	in contract.RollupInput, stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, scheduleTimeout)
 	defer cancel()
 	if del {

@@ -16,6 +16,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/sightline-video/sightline/internal/config"
+	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/schedule"
 )
 
@@ -23,8 +24,9 @@ const scheduleUsage = `usage: sightline schedule <command> [flags]
 
 commands:
   create --stream S (--every 1h | --cron "0 * * * *") [--offset D] [--id ID]
-         [--duration 5m] [--every-ms N] [--max-frames N] [--chunk-frames N]
-         [--detect-concurrency N] [--skip-rollup] [--paused] [--note T]
+         [--paused] [--note T] [capture settings: --duration 5m --every-ms N
+         --max-frames N --chunk-frames N --detect-concurrency N --gpu
+         --detect-queue Q --skip-rollup --model M --classes a,b --min-score S]
   list [--json]
   describe ID [--json]
   pause ID [--note T]
@@ -57,7 +59,7 @@ func runSchedule(ctx context.Context, cfg config.Config, args []string, stdout i
 	fs.Usage = func() { fmt.Fprint(fs.Output(), scheduleUsage) }
 	var (
 		spec     schedule.Spec
-		duration time.Duration
+		settings func() (contract.Settings, error)
 		note     string
 		asJSON   bool
 	)
@@ -71,12 +73,7 @@ func runSchedule(ctx context.Context, cfg config.Config, args []string, stdout i
 		fs.StringVar(&spec.Every, "every", "", "capture every this long, e.g. 1h (at least 10s)")
 		fs.StringVar(&spec.Cron, "cron", "", `capture on this 5-field cron calendar, in UTC, e.g. "0 * * * *"`)
 		fs.StringVar(&spec.Offset, "offset", "", "with --every: shift the starts by this much, e.g. 15m")
-		fs.DurationVar(&duration, "duration", 0, "stop each capture after this much stream time (0: no limit)")
-		fs.IntVar(&spec.Capture.EveryMS, "every-ms", 0, "sample one frame per this many ms (0: every frame)")
-		fs.IntVar(&spec.Capture.MaxFrames, "max-frames", 0, "stop each capture after this many sampled frames (0: no limit)")
-		fs.IntVar(&spec.Capture.ChunkFrames, "chunk-frames", 0, "frames per chunk (0: the workflow default)")
-		fs.IntVar(&spec.Capture.DetectConcurrency, "detect-concurrency", 0, "detection activities in flight (0: the workflow default)")
-		fs.BoolVar(&spec.Capture.SkipRollup, "skip-rollup", false, "leave the rollup to a later run")
+		settings = settingsFlags(fs)
 		fs.BoolVar(&spec.Paused, "paused", false, "create the schedule paused")
 		fs.StringVar(&spec.Note, "note", "", "note shown with the schedule")
 	case "list":
@@ -113,10 +110,9 @@ func runSchedule(ctx context.Context, cfg config.Config, args []string, stdout i
 	// as a connection problem.
 	switch sub {
 	case "create":
-		if duration < 0 {
-			return fmt.Errorf("--duration %s: must not be negative", duration)
+		if spec.Capture, err = settings(); err != nil {
+			return err
 		}
-		spec.Capture.DurationSeconds = duration.Seconds()
 		if err := spec.Validate(); err != nil {
 			return err
 		}
@@ -141,7 +137,7 @@ func runSchedule(ctx context.Context, cfg config.Config, args []string, stdout i
 
 	switch sub {
 	case "create":
-		spec, err := schedule.Create(ctx, c, schedule.Queues{Main: cfg.TaskQueue, Detect: cfg.DetectTaskQueue}, spec)
+		spec, err := schedule.Create(ctx, c, schedule.Queues{Main: cfg.TaskQueue, Detect: cfg.DetectTaskQueue, GPUDetect: cfg.GPUDetectTaskQueue}, spec)
 		if err != nil {
 			return err
 		}

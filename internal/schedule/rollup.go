@@ -9,8 +9,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/sightline-video/sightline/internal/config"
-	"github.com/sightline-video/sightline/workflows"
+	"github.com/sightline-video/sightline/internal/contract"
 )
 
 // DefaultRollupID is the id of the rollup schedule when none is given.
@@ -24,13 +23,13 @@ const rollupWorkflowName = "RollupWorkflow"
 // overruns its interval is not doubled) and catch-up (5 minutes) policies
 // as capture schedules.
 type RollupSpec struct {
-	ID     string                `json:"id,omitempty"` // default "rollup"
-	Every  string                `json:"every,omitempty"`
-	Cron   string                `json:"cron,omitempty"`
-	Offset string                `json:"offset,omitempty"`
-	Input  workflows.RollupInput `json:"input"`
-	Paused bool                  `json:"paused"`
-	Note   string                `json:"note,omitempty"`
+	ID     string               `json:"id,omitempty"` // default "rollup"
+	Every  string               `json:"every,omitempty"`
+	Cron   string               `json:"cron,omitempty"`
+	Offset string               `json:"offset,omitempty"`
+	Input  contract.RollupInput `json:"input"`
+	Paused bool                 `json:"paused"`
+	Note   string               `json:"note,omitempty"`
 }
 
 // RollupSchedule is a rollup schedule as DescribeRollup reports it.
@@ -67,11 +66,11 @@ func PutRollup(ctx context.Context, c client.Client, taskQueue string, spec Roll
 		return spec, err
 	}
 	if taskQueue == "" {
-		taskQueue = config.DefaultTaskQueue
+		taskQueue = contract.DefaultTaskQueue
 	}
 	action := &client.ScheduleWorkflowAction{
 		ID:        "rollup-sched-" + spec.ID,
-		Workflow:  workflows.RollupWorkflow,
+		Workflow:  contract.RollupWorkflow,
 		Args:      []any{spec.Input},
 		TaskQueue: taskQueue,
 	}

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/testenv"
-	"github.com/sightline-video/sightline/workflows"
 )
 
 func TestRollupSchedule(t *testing.T) {
@@ -27,7 +27,7 @@ func TestRollupSchedule(t *testing.T) {
 	})
 
 	spec, err := PutRollup(ctx, f.c, f.queues.Main, RollupSpec{ID: id, Every: "300s",
-		Input: workflows.RollupInput{Select: []string{"object_counts+"}}})
+		Input: contract.RollupInput{Select: []string{"object_counts+"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestRollupSchedule(t *testing.T) {
 
 	// Putting it again replaces timing and input.
 	if _, err := PutRollup(ctx, f.c, f.queues.Main, RollupSpec{ID: id, Cron: "*/10 * * * *",
-		Input: workflows.RollupInput{FullRefresh: true}}); err != nil {
+		Input: contract.RollupInput{FullRefresh: true}}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(15 * time.Second)

@@ -38,8 +38,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/sightline-video/sightline/internal/config"
-	"github.com/sightline-video/sightline/workflows"
+	"github.com/sightline-video/sightline/internal/contract"
 )
 
 const (
@@ -52,7 +51,7 @@ const (
 	Overlap = enumspb.SCHEDULE_OVERLAP_POLICY_SKIP
 	// workflowName is the workflow type the action starts; List keeps only
 	// schedules that start it.
-	workflowName = "CaptureWorkflow"
+	workflowName = contract.CaptureWorkflow
 )
 
 var (
@@ -77,6 +76,16 @@ func (e *FieldError) Error() string { return "invalid schedule: " + e.Field + ":
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
 
+// fieldError turns a contract validation error into a FieldError whose
+// field name has prefix.
+func fieldError(prefix string, err error) error {
+	var fe *contract.FieldError
+	if errors.As(err, &fe) {
+		return &FieldError{Field: prefix + fe.Field, Msg: fe.Msg}
+	}
+	return fmt.Errorf("%w: %v", ErrInvalid, err)
+}
+
 func invalid(field, format string, args ...any) error {
 	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
@@ -94,30 +103,19 @@ type Timing struct {
 	Offset string `json:"offset,omitempty"`
 }
 
-// Capture holds the CaptureInput fields a user sets; zero means the
-// workflow default. The stream comes from the Spec, the detect task queue
-// from the caller's configuration.
-type Capture struct {
-	EveryMS           int     `json:"every_ms"`
-	DurationSeconds   float64 `json:"duration_seconds"`
-	MaxFrames         int     `json:"max_frames"`
-	ChunkFrames       int     `json:"chunk_frames"`
-	DetectConcurrency int     `json:"detect_concurrency"`
-	SkipRollup        bool    `json:"skip_rollup"`
-}
-
 // Spec describes a recurring capture.
 // (Timing's fields are repeated rather than embedded so that JSON decoding
 // errors name "every", not "Timing.every".)
 type Spec struct {
-	ID       string  `json:"id,omitempty"` // default "capture-<stream_id>"
-	StreamID string  `json:"stream_id"`
-	Every    string  `json:"every,omitempty"`  // see Timing
-	Cron     string  `json:"cron,omitempty"`   // see Timing
-	Offset   string  `json:"offset,omitempty"` // see Timing
-	Capture  Capture `json:"capture"`
-	Paused   bool    `json:"paused"`
-	Note     string  `json:"note,omitempty"`
+	ID       string            `json:"id,omitempty"` // default "capture-<stream_id>"
+	StreamID string            `json:"stream_id"`
+	Every    string            `json:"every,omitempty"`  // see Timing
+	Cron     string            `json:"cron,omitempty"`   // see Timing
+	Offset   string            `json:"offset,omitempty"` // see Timing
+	Capture  contract.Settings `json:"capture"`          // each capture's settings
+
+	Paused bool   `json:"paused"`
+	Note   string `json:"note,omitempty"`
 }
 
 // Timing returns the spec's timing.
@@ -127,26 +125,26 @@ func (s *Spec) setTiming(t Timing) { s.Every, s.Cron, s.Offset = t.Every, t.Cron
 
 // Queues are the task queues the captures run on; empty means the defaults.
 type Queues struct {
-	Main   string // CaptureWorkflow's task queue
-	Detect string // passed to the workflow as DetectTaskQueue
+	Main      string // CaptureWorkflow's task queue
+	Detect    string // the captures' DetectTaskQueue
+	GPUDetect string // their DetectTaskQueue when they ask for "gpu"
 }
 
 func (q Queues) withDefaults() Queues {
 	if q.Main == "" {
-		q.Main = config.DefaultTaskQueue
+		q.Main = contract.DefaultTaskQueue
 	}
 	if q.Detect == "" {
-		q.Detect = config.DefaultDetectTaskQueue
+		q.Detect = contract.DefaultDetectTaskQueue
+	}
+	if q.GPUDetect == "" {
+		q.GPUDetect = contract.DefaultGPUDetectQueue
 	}
 	return q
 }
 
-var (
-	// streamIDPattern matches the CHECK constraint on streams.id.
-	streamIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-	// idPattern keeps schedule ids safe in URL paths and CLI arguments.
-	idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$`)
-)
+// idPattern keeps schedule ids safe in URL paths and CLI arguments.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$`)
 
 // DefaultID is the id of a stream's schedule when the spec names none.
 func DefaultID(streamID string) string { return "capture-" + streamID }
@@ -166,11 +164,8 @@ func WorkflowIDPrefix(streamID, scheduleID string) string {
 // chunk_frames and detect_concurrency, and a canonical every and offset.
 func (s *Spec) Validate() error {
 	s.StreamID = strings.TrimSpace(s.StreamID)
-	if s.StreamID == "" {
-		return invalid("stream_id", "is required")
-	}
-	if !streamIDPattern.MatchString(s.StreamID) {
-		return invalid("stream_id", "%q is not a stream id: 1 to 63 lower-case letters, digits, '_' or '-', starting with a letter or digit", s.StreamID)
+	if err := contract.ValidateStreamID(s.StreamID); err != nil {
+		return fieldError("", err)
 	}
 	s.ID = strings.TrimSpace(s.ID)
 	if s.ID == "" {
@@ -184,23 +179,13 @@ func (s *Spec) Validate() error {
 		return err
 	}
 	s.setTiming(t)
-	c := &s.Capture
-	for _, f := range []struct {
-		name string
-		v    float64
-	}{{"every_ms", float64(c.EveryMS)}, {"duration_seconds", c.DurationSeconds}, {"max_frames", float64(c.MaxFrames)},
-		{"chunk_frames", float64(c.ChunkFrames)}, {"detect_concurrency", float64(c.DetectConcurrency)}} {
-		if f.v < 0 {
-			return invalid("capture."+f.name, "must not be negative, got %v", f.v)
-		}
+	if err := s.Capture.Validate(); err != nil {
+		return fieldError("capture.", err)
 	}
 	// Explicit defaults, so the input shown in the Temporal UI says what runs.
-	if c.ChunkFrames == 0 {
-		c.ChunkFrames = workflows.DefaultChunkFrames
-	}
-	if c.DetectConcurrency == 0 {
-		c.DetectConcurrency = workflows.DefaultDetectConcurrency
-	}
+	det := s.Capture.DetectTaskQueue
+	s.Capture = s.Capture.WithDefaults()
+	s.Capture.DetectTaskQueue = det // the queue is the caller's Queues' choice
 	s.Note = strings.TrimSpace(s.Note)
 	return nil
 }
@@ -340,24 +325,16 @@ func Create(ctx context.Context, c client.Client, q Queues, spec Spec) (Spec, er
 		return spec, err
 	}
 	q = q.withDefaults()
-	in := workflows.CaptureInput{
-		StreamID:          spec.StreamID,
-		EveryMS:           spec.Capture.EveryMS,
-		ChunkFrames:       spec.Capture.ChunkFrames,
-		MaxFrames:         spec.Capture.MaxFrames,
-		DurationSeconds:   spec.Capture.DurationSeconds,
-		DetectConcurrency: spec.Capture.DetectConcurrency,
-		DetectTaskQueue:   q.Detect,
-		SkipRollup:        spec.Capture.SkipRollup,
-		// No Source: each capture reads the stream's registered source at
-		// its start, so re-registering a stream retargets its schedule.
-	}
+	// No Source: each capture reads the stream's registered source at its
+	// start, so re-registering a stream retargets its schedule.
+	in := contract.CaptureInput{StreamID: spec.StreamID,
+		Settings: spec.Capture.WithQueues(q.Detect, q.GPUDetect).WithDefaults()}
 	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 		ID:   spec.ID,
 		Spec: spec.Timing().temporalSpec(),
 		Action: &client.ScheduleWorkflowAction{
 			ID:        WorkflowIDPrefix(spec.StreamID, spec.ID),
-			Workflow:  workflows.CaptureWorkflow,
+			Workflow:  contract.CaptureWorkflow,
 			Args:      []any{in},
 			TaskQueue: q.Main,
 			// The memo lets GET /captures/{id} name the stream before the
@@ -388,7 +365,7 @@ func Describe(ctx context.Context, c client.Client, id string) (*Schedule, error
 	if !ok || fmt.Sprint(act.Workflow) != workflowName {
 		return nil, fmt.Errorf("describe schedule %q: it does not start %s: %w", id, workflowName, ErrNotFound)
 	}
-	var in workflows.CaptureInput
+	var in contract.CaptureInput
 	if len(act.Args) > 0 {
 		p, ok := act.Args[0].(*commonpb.Payload)
 		if !ok {
@@ -402,10 +379,7 @@ func Describe(ctx context.Context, c client.Client, id string) (*Schedule, error
 		Spec: Spec{
 			ID:       id,
 			StreamID: in.StreamID,
-			Capture: Capture{
-				EveryMS: in.EveryMS, DurationSeconds: in.DurationSeconds, MaxFrames: in.MaxFrames,
-				ChunkFrames: in.ChunkFrames, DetectConcurrency: in.DetectConcurrency, SkipRollup: in.SkipRollup,
-			},
+			Capture:  in.Settings,
 		},
 		TaskQueue:        act.TaskQueue,
 		DetectTaskQueue:  in.DetectTaskQueue,

@@ -13,8 +13,8 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/testenv"
-	"github.com/sightline-video/sightline/workflows"
 )
 
 func TestValidate(t *testing.T) {
@@ -47,7 +47,7 @@ func TestValidate(t *testing.T) {
 		{"cron backwards", Spec{StreamID: "lobby", Cron: "0 17-9 * * *"}, "cron", "runs backwards"},
 		{"cron zero step", Spec{StreamID: "lobby", Cron: "*/0 * * * *"}, "cron", `step "0"`},
 		{"cron @every", Spec{StreamID: "lobby", Cron: "@every 1h"}, "cron", "unknown shorthand"},
-		{"negative capture", Spec{StreamID: "lobby", Every: "1h", Capture: Capture{MaxFrames: -1}},
+		{"negative capture", Spec{StreamID: "lobby", Every: "1h", Capture: contract.Settings{MaxFrames: -1}},
 			"capture.max_frames", "must not be negative"},
 	}
 	for _, c := range cases {
@@ -77,7 +77,7 @@ func TestValidateDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Spec{ID: "capture-lobby", StreamID: "lobby", Every: "1h", Offset: "1m30s", Note: "hi",
-		Capture: Capture{ChunkFrames: workflows.DefaultChunkFrames, DetectConcurrency: workflows.DefaultDetectConcurrency}}
+		Capture: contract.Settings{ChunkFrames: contract.DefaultChunkFrames, DetectConcurrency: contract.DefaultDetectConcurrency}}
 	if s != want {
 		t.Errorf("validated spec = %+v, want %+v", s, want)
 	}
@@ -174,7 +174,7 @@ func TestRoundTrip(t *testing.T) {
 	ctx := ctxFor(t)
 	stream := testenv.Name("cam")
 	spec := f.create(Spec{StreamID: stream, Every: "1h", Offset: "15m", Paused: true, Note: "set up by a test",
-		Capture: Capture{EveryMS: 500, DurationSeconds: 300, MaxFrames: 1000, SkipRollup: true}})
+		Capture: contract.Settings{EveryMS: 500, DurationSeconds: 300, MaxFrames: 1000, SkipRollup: true}})
 	if spec.ID != "capture-"+stream {
 		t.Errorf("default id = %q, want capture-%s", spec.ID, stream)
 	}
@@ -323,7 +323,7 @@ func TestErrors(t *testing.T) {
 // started is one run of the stub CaptureWorkflow.
 type started struct {
 	id        string
-	in        workflows.CaptureInput
+	in        contract.CaptureInput
 	startTime time.Time // the workflow's start time on the server
 	ranAt     time.Time // when the worker ran its first task
 }
@@ -337,7 +337,7 @@ func TestScheduleStartsCaptures(t *testing.T) {
 		mu   sync.Mutex
 		runs = map[string]started{}
 	)
-	stub := func(ctx workflow.Context, in workflows.CaptureInput) (workflows.CaptureResult, error) {
+	stub := func(ctx workflow.Context, in contract.CaptureInput) (contract.CaptureResult, error) {
 		info := workflow.GetInfo(ctx)
 		if !workflow.IsReplaying(ctx) {
 			mu.Lock()
@@ -347,7 +347,7 @@ func TestScheduleStartsCaptures(t *testing.T) {
 			}
 			mu.Unlock()
 		}
-		return workflows.CaptureResult{CaptureID: info.WorkflowExecution.ID}, nil
+		return contract.CaptureResult{CaptureID: info.WorkflowExecution.ID}, nil
 	}
 	w := worker.New(f.c, f.queues.Main, worker.Options{})
 	w.RegisterWorkflowWithOptions(stub, workflow.RegisterOptions{Name: "CaptureWorkflow"})
@@ -359,7 +359,7 @@ func TestScheduleStartsCaptures(t *testing.T) {
 	stream := testenv.Name("cam")
 	created := time.Now()
 	spec := f.create(Spec{StreamID: stream, Every: "10s",
-		Capture: Capture{EveryMS: 250, MaxFrames: 20, DurationSeconds: 5}})
+		Capture: contract.Settings{EveryMS: 250, MaxFrames: 20, DurationSeconds: 5}})
 
 	// The first start is at the next multiple of 10 s, the second 10 s later.
 	deadline := created.Add(25 * time.Second)
@@ -387,9 +387,7 @@ func TestScheduleStartsCaptures(t *testing.T) {
 	// Ids end in the scheduled time, so they sort in time order.
 	sort.Slice(got, func(i, j int) bool { return got[i].id < got[j].id })
 	prefix := "capture-" + stream + "-sched-"
-	want := workflows.CaptureInput{StreamID: stream, EveryMS: 250, MaxFrames: 20, DurationSeconds: 5,
-		ChunkFrames: workflows.DefaultChunkFrames, DetectConcurrency: workflows.DefaultDetectConcurrency,
-		DetectTaskQueue: f.queues.Detect}
+	want := contract.CaptureInput{StreamID: stream, Settings: contract.Settings{EveryMS: 250, MaxFrames: 20, DurationSeconds: 5, ChunkFrames: contract.DefaultChunkFrames, DetectConcurrency: contract.DefaultDetectConcurrency, DetectTaskQueue: f.queues.Detect}}
 	var scheduled []time.Time
 	for _, r := range got {
 		if r.in != want {

@@ -216,23 +216,12 @@ type Project struct {
 // DefaultProject loads the built-in models.
 func DefaultProject() (*Project, error) { return Load(Models) }
 
-// Environment variables read by ProjectFromEnv.
-const (
-	// EnvModels names a folder of .sql files layered over the built-in
-	// models: same name replaces, a new name adds.
-	EnvModels = "SIGHTLINE_ROLLUP_MODELS"
-	// EnvVars sets vars, as name=value pairs separated by semicolons, for
-	// example "min_score=0.5; bucket='5 minutes'".
-	EnvVars = "SIGHTLINE_ROLLUP_VARS"
-)
-
-// ProjectFromEnv loads the built-in models, overridden by the folder in
-// $SIGHTLINE_ROLLUP_MODELS (or dir, when not empty), with the vars of
-// $SIGHTLINE_ROLLUP_VARS.
-func ProjectFromEnv(dir string) (*Project, error) {
-	if dir == "" {
-		dir = os.Getenv(EnvModels)
-	}
+// LoadProject loads the built-in models, with the .sql files of dir layered
+// over them when dir is not empty (same name replaces, a new name adds), and
+// the vars of vars, name=value pairs separated by semicolons, for example
+// "min_score=0.5; bucket='5 minutes'" (SIGHTLINE_ROLLUP_MODELS and
+// SIGHTLINE_ROLLUP_VARS in a process's configuration).
+func LoadProject(dir, vars string) (*Project, error) {
 	var overrides []fs.FS
 	if dir != "" {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
@@ -244,8 +233,8 @@ func ProjectFromEnv(dir string) (*Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.Vars, err = ParseVars(os.Getenv(EnvVars)); err != nil {
-		return nil, fmt.Errorf("dbtlike: $%s: %w", EnvVars, err)
+	if p.Vars, err = ParseVars(vars); err != nil {
+		return nil, fmt.Errorf("dbtlike: vars %q: %w", vars, err)
 	}
 	return p, nil
 }

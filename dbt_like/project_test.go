@@ -1,6 +1,8 @@
 package dbtlike
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -210,6 +212,33 @@ func TestOverride(t *testing.T) {
 	if got := p.Order(); got[len(got)-1] != "top_object_series" || !slices.Contains(got, "extra") || len(got) != 10 {
 		t.Errorf("Order() = %v", got)
 	}
+}
+
+func TestLoadProject(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "extra.sql"), []byte("SELECT * FROM {{ ref('object_counts') }}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := LoadProject(dir, "min_score=0.5; bucket='5 minutes'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.Model("extra"); !ok {
+		t.Errorf("the folder's extra model is missing: %v", p.Order())
+	}
+	if p.Vars["min_score"] != "0.5" || p.Vars["bucket"] != "'5 minutes'" {
+		t.Errorf("Vars = %v", p.Vars)
+	}
+	if p, err = LoadProject("", ""); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Vars) != 0 || len(p.Order()) != 9 {
+		t.Errorf("built-in project: vars %v, models %v", p.Vars, p.Order())
+	}
+	_, err = LoadProject("", "min_score")
+	wantErr(t, err, `vars "min_score"`)
+	_, err = LoadProject(filepath.Join(dir, "missing"), "")
+	wantErr(t, err, "missing", "not a readable folder")
 }
 
 func TestSelect(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/sightline-video/sightline/internal/config"
 	"github.com/sightline-video/sightline/internal/detector"
 	"github.com/sightline-video/sightline/internal/source"
 )
@@ -45,7 +46,7 @@ type detectJSON struct {
 
 // runDetect implements `sightline detect`: run the detector on image and
 // video files and print the detections, one line per (sampled) frame.
-func runDetect(ctx context.Context, args []string, stdout io.Writer) error {
+func runDetect(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("detect", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: sightline detect [--model NAME|FILE.onnx [--layout L]] [--classes a,b] [--every N] [--score S] [--json] FILE...")
@@ -77,7 +78,7 @@ func runDetect(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("--score %v: must be between 0 and 1", *score)
 	}
 
-	reg, err := detector.RegistryFor(os.Getenv("SIGHTLINE_MODELS_DIR"), *model, detector.Layout(*layout))
+	reg, err := detector.RegistryFor(cfg.ModelsDir, *model, detector.Layout(*layout))
 	if err != nil {
 		return err
 	}

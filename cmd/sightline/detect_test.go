@@ -32,7 +32,7 @@ func parseLines(t *testing.T, out string) []detectLine {
 func TestDetectImageJSON(t *testing.T) {
 	path := testenv.SharedFile(t, "messi5.jpg")
 	var out bytes.Buffer
-	if err := runDetect(context.Background(), []string{"--json", path}, &out); err != nil {
+	if err := runDetect(context.Background(), testenv.Config(), []string{"--json", path}, &out); err != nil {
 		t.Fatal(err)
 	}
 	lines := parseLines(t, out.String())
@@ -63,7 +63,7 @@ func TestDetectImageJSON(t *testing.T) {
 func TestDetectVideoEvery(t *testing.T) {
 	path := testenv.SharedFile(t, "vtest.avi")
 	var out bytes.Buffer
-	if err := runDetect(context.Background(), []string{"--json", "--every", "200", path}, &out); err != nil {
+	if err := runDetect(context.Background(), testenv.Config(), []string{"--json", "--every", "200", path}, &out); err != nil {
 		t.Fatal(err)
 	}
 	lines := parseLines(t, out.String())
@@ -94,7 +94,7 @@ func TestDetectEmptyDetections(t *testing.T) {
 		t.Fatalf("write %s", path)
 	}
 	var out bytes.Buffer
-	if err := runDetect(context.Background(), []string{"--json", path}, &out); err != nil {
+	if err := runDetect(context.Background(), testenv.Config(), []string{"--json", path}, &out); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), `"detections":[]`) {
@@ -105,7 +105,7 @@ func TestDetectEmptyDetections(t *testing.T) {
 func TestDetectHumanReadable(t *testing.T) {
 	path := testenv.SharedFile(t, "basketball1.png")
 	var out bytes.Buffer
-	if err := runDetect(context.Background(), []string{path}, &out); err != nil {
+	if err := runDetect(context.Background(), testenv.Config(), []string{path}, &out); err != nil {
 		t.Fatal(err)
 	}
 	if want := path + " frame 0: 2 person"; !strings.HasPrefix(out.String(), want) {
@@ -118,7 +118,7 @@ func TestDetectMissingFile(t *testing.T) {
 	for _, name := range []string{"missing.jpg", "missing.avi"} {
 		path := filepath.Join(dir, name)
 		var out bytes.Buffer
-		err := runDetect(context.Background(), []string{"--json", path}, &out)
+		err := runDetect(context.Background(), testenv.Config(), []string{"--json", path}, &out)
 		if err == nil || !strings.Contains(err.Error(), path) {
 			t.Errorf("%s: error %v does not name the file", name, err)
 		}
@@ -128,7 +128,7 @@ func TestDetectMissingFile(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("not a jpeg"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := runDetect(context.Background(), []string{bad}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), bad) {
+	if err := runDetect(context.Background(), testenv.Config(), []string{bad}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), bad) {
 		t.Errorf("undecodable image: error %v does not name the file", err)
 	}
 }
@@ -140,7 +140,7 @@ func TestDetectBadFlags(t *testing.T) {
 		{"--score", "1.5", "x.jpg"},
 		{"--model", filepath.Join(t.TempDir(), "nope.onnx"), "x.jpg"},
 	} {
-		if err := runDetect(context.Background(), args, &bytes.Buffer{}); err == nil {
+		if err := runDetect(context.Background(), testenv.Config(), args, &bytes.Buffer{}); err == nil {
 			t.Errorf("runDetect(%q): want an error", args)
 		}
 	}

@@ -46,7 +46,7 @@ func TestDetectAnnotateImage(t *testing.T) {
 	path := testenv.SharedFile(t, "messi5.jpg")
 	dir := filepath.Join(t.TempDir(), "out")
 	var out bytes.Buffer
-	if err := runDetect(context.Background(), []string{"--json", "--annotate", dir, path}, &out); err != nil {
+	if err := runDetect(context.Background(), testenv.Config(), []string{"--json", "--annotate", dir, path}, &out); err != nil {
 		t.Fatal(err)
 	}
 	lines := parseLines(t, out.String())
@@ -90,7 +90,7 @@ func TestDetectAnnotateImage(t *testing.T) {
 func TestDetectAnnotateSeveralInputs(t *testing.T) {
 	video, img := testenv.SharedFile(t, "vtest.avi"), testenv.SharedFile(t, "messi5.jpg")
 	dir := t.TempDir()
-	if err := runDetect(context.Background(), []string{"--every", "300", "--annotate", dir, video, img}, &bytes.Buffer{}); err != nil {
+	if err := runDetect(context.Background(), testenv.Config(), []string{"--every", "300", "--annotate", dir, video, img}, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"vtest/frame_000000.jpg", "vtest/frame_000300.jpg", "vtest/frame_000600.jpg", "messi5/frame_000000.jpg"} {

@@ -37,12 +37,11 @@ commands:
   demo      register the sample video, capture it through the API and print its rankings
   schedule  recurring captures as Temporal schedules: create, list, describe, pause, unpause, trigger, delete
 
-Settings come from SIGHTLINE_* environment variables (see README.md).
+Settings come from SIGHTLINE_* environment variables (see docs/configuration.md);
+a malformed one stops every command before it starts.
 `
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
-	slog.SetDefault(log)
 	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
@@ -55,7 +54,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), stopOn...)
 	defer stop()
-	if err := run(ctx, os.Args[1], os.Args[2:], os.Stdout, log); err != nil {
+	if err := run(ctx, os.Args[1], os.Args[2:], os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(2)
 		}
@@ -64,16 +63,16 @@ func main() {
 	}
 }
 
-func logLevel() slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(os.Getenv("SIGHTLINE_LOG_LEVEL"))); err != nil {
-		return slog.LevelInfo
+// run loads the configuration, builds the logger it asks for (on stderr)
+// and runs cmd. The configuration comes first: a malformed setting is the
+// command's error before anything starts.
+func run(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load()
+	if err != nil {
+		return err
 	}
-	return l
-}
-
-func run(ctx context.Context, cmd string, args []string, stdout io.Writer, log *slog.Logger) error {
-	cfg := config.FromEnv()
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	slog.SetDefault(log)
 	switch cmd {
 	case "dev":
 		return runServe(ctx, cfg, log, true, true, nil, false)
@@ -102,7 +101,7 @@ func run(ctx context.Context, cmd string, args []string, stdout io.Writer, log *
 	case "rollup":
 		return runRollup(ctx, cfg, log, args, stdout)
 	case "detect":
-		return runDetect(ctx, args, stdout)
+		return runDetect(ctx, cfg, args, stdout)
 	case "capture":
 		a, err := app.Open(ctx, cfg, log, app.Needs{Temporal: true})
 		if err != nil {
@@ -152,7 +151,7 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, serveWor
 	}
 	if serveAPI {
 		srv := api.New(api.Deps{DB: a.Acts.DB, Temporal: a.Temporal, TaskQueue: cfg.TaskQueue,
-			DetectTaskQueue: cfg.DetectTaskQueue, SourcePolicy: cfg.SourcePolicy(), Store: a.Acts.Store,
+			DetectTaskQueue: cfg.DetectTaskQueue, SourcePolicy: app.SourcePolicy(cfg), Store: a.Acts.Store,
 			Models: a.Models, GPUDetectTaskQueue: cfg.GPUDetectTaskQueue, Log: log})
 		g.Go(func() error { return srv.Start(ctx, cfg.APIAddress) })
 	}

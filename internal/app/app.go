@@ -56,8 +56,18 @@ func DetectWorkers(cfg config.Config) int {
 	return max(1, runtime.NumCPU())
 }
 
+// SourcePolicy is the source policy the settings describe.
+func SourcePolicy(cfg config.Config) source.Policy {
+	return source.Policy{AllowFiles: cfg.AllowFileSources, AllowPrivate: cfg.AllowPrivateSources}
+}
+
 // Open connects to PostgreSQL and whatever else needs asks for.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger, needs Needs) (*App, error) {
+	// First, so that bad settings stop the process before it connects.
+	project, err := dbtlike.LoadProject(cfg.RollupModelsDir, cfg.RollupVars)
+	if err != nil {
+		return nil, fmt.Errorf("load rollup models (SIGHTLINE_ROLLUP_MODELS, SIGHTLINE_ROLLUP_VARS): %w", err)
+	}
 	a := &App{Config: cfg, Log: log}
 	ok := false
 	defer func() {
@@ -75,12 +85,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, needs Needs)
 			return nil, err
 		}
 	}
-	project, err := dbtlike.ProjectFromEnv("")
-	if err != nil {
-		return nil, fmt.Errorf("load rollup models: %w", err)
-	}
 	a.Acts = &activities.Activities{DB: pool, Rollup: project, Log: log,
-		Sources: &source.DefaultResolver{Policy: cfg.SourcePolicy()}, SourceOptions: SourceOptions}
+		Sources: &source.DefaultResolver{Policy: SourcePolicy(cfg)}, SourceOptions: SourceOptions}
 	// Built always: the API checks the models streams ask for against it.
 	if a.Models, err = detector.RegistryFor(cfg.ModelsDir, cfg.Model, detector.Layout(cfg.ModelLayout)); err != nil {
 		return nil, err

@@ -28,8 +28,15 @@ import (
 
 const hint = "start the local services with `make up` (scripts/services.sh up)"
 
-// Config returns the environment's configuration.
-func Config() config.Config { return config.FromEnv() }
+// Config returns the environment's configuration. A malformed setting
+// panics: no test can run on it, and every test would fail the same way.
+func Config() config.Config {
+	cfg, err := config.Load()
+	if err != nil {
+		panic("testenv: configuration: " + err.Error())
+	}
+	return cfg
+}
 
 // Name returns a short unique name with prefix, usable as a database, bucket
 // or task-queue name.

@@ -38,10 +38,12 @@ func RegisterMain(w worker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflow(workflows.CaptureWorkflow)
 	w.RegisterWorkflow(workflows.StreamWorkflow)
 	w.RegisterWorkflow(workflows.RollupWorkflow)
+	w.RegisterWorkflow(workflows.RetentionWorkflow)
 	w.RegisterActivity(acts.BeginCapture)
 	w.RegisterActivity(acts.CaptureFrames)
 	w.RegisterActivity(acts.FinishCapture)
 	w.RegisterActivity(acts.StoredChunks)
+	w.RegisterActivity(acts.ApplyRetention)
 	w.RegisterActivity(acts.RunRollup) // still called by captures started before RollupWorkflow
 	w.RegisterActivity(acts.PlanRollup)
 	w.RegisterActivity(acts.BuildRollupModel)

@@ -13,12 +13,15 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sightline-video/sightline/api"
 	"github.com/sightline-video/sightline/internal/app"
 	"github.com/sightline-video/sightline/internal/config"
+	"github.com/sightline-video/sightline/internal/contract"
+	"github.com/sightline-video/sightline/internal/schedule"
 	schema "github.com/sightline-video/sightline/sql"
 	"github.com/sightline-video/sightline/worker"
 )
@@ -138,6 +141,16 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, serveWor
 	}
 	defer a.Close()
 	g, ctx := errgroup.WithContext(ctx)
+	if serveWorker && (roles == nil || contains(roles, worker.RoleMain)) {
+		// The workers that run the retention workflow keep its schedule in
+		// line with their settings. Captures go on without it, so a failure
+		// is only logged.
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		if err := schedule.PutRetention(sctx, a.Temporal, cfg.TaskQueue, cfg.RetentionEvery, retentionPolicy(cfg)); err != nil {
+			log.Error("retention schedule not updated", "error", err)
+		}
+		cancel()
+	}
 	if serveWorker {
 		g.Go(func() error {
 			return worker.Run(ctx, a.Temporal, a.Acts, worker.Options{
@@ -152,10 +165,16 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, serveWor
 	if serveAPI {
 		srv := api.New(api.Deps{DB: a.Acts.DB, Temporal: a.Temporal, TaskQueue: cfg.TaskQueue,
 			DetectTaskQueue: cfg.DetectTaskQueue, SourcePolicy: app.SourcePolicy(cfg), Store: a.Acts.Store,
-			Models: a.Models, GPUDetectTaskQueue: cfg.GPUDetectTaskQueue, Log: log})
+			Models: a.Models, GPUDetectTaskQueue: cfg.GPUDetectTaskQueue, Token: cfg.APIToken,
+			ReadToken: cfg.APIReadToken, Retention: retentionPolicy(cfg), Log: log})
 		g.Go(func() error { return srv.Start(ctx, cfg.APIAddress) })
 	}
 	return g.Wait()
+}
+
+// retentionPolicy is the global retention policy the settings give.
+func retentionPolicy(cfg config.Config) contract.Retention {
+	return contract.Retention{ChunksDays: cfg.RetainChunksDays, RowsDays: cfg.RetainRowsDays}
 }
 
 func contains(xs []string, x string) bool {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/sightline-video/sightline/internal/contract"
-	"github.com/sightline-video/sightline/internal/detector"
+	"github.com/sightline-video/sightline/internal/detectconf"
 )
 
 // settingsFlags declares the capture-settings flags, the same for `capture`
@@ -38,9 +38,9 @@ func settingsFlags(fs *flag.FlagSet) func() (contract.Settings, error) {
 		}
 		s.DurationSeconds = duration.Seconds()
 		if model != "" || classes != "" || minScore != 0 {
-			s.Detect = &detector.Config{Model: model}
+			s.Detect = &detectconf.Config{Model: model}
 			if classes != "" || minScore != 0 {
-				f := &detector.Filter{MinScore: float32(minScore)}
+				f := &detectconf.Filter{MinScore: float32(minScore)}
 				for _, c := range strings.Split(classes, ",") {
 					if c = strings.TrimSpace(c); c != "" {
 						f.Classes = append(f.Classes, c)

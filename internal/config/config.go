@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sightline-video/sightline/internal/contract"
 )
 
 // Config is everything a Sightline process needs to reach its services.
@@ -62,13 +64,6 @@ type Config struct {
 	RetentionEvery   time.Duration // SIGHTLINE_RETENTION_EVERY (default 1h, at least 1m)
 }
 
-// Defaults used by the local stack (scripts/services.sh).
-const (
-	DefaultTaskQueue       = "sightline"
-	DefaultDetectTaskQueue = "sightline-detect"
-	DefaultGPUDetectQueue  = "sightline-detect-gpu"
-)
-
 // ModelLayouts are the output layouts the detector decodes.
 var ModelLayouts = []string{"yolox", "yolov5", "yolov8", "picodet"}
 
@@ -97,9 +92,9 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		MinIOSecretKey:      r.str("SIGHTLINE_MINIO_SECRET_KEY", "sightline-secret"),
 		MinIOBucket:         r.str("SIGHTLINE_MINIO_BUCKET", "sightline"),
 		APIAddress:          r.str("SIGHTLINE_API_ADDR", "127.0.0.1:8080"),
-		TaskQueue:           r.str("SIGHTLINE_TASK_QUEUE", DefaultTaskQueue),
-		DetectTaskQueue:     r.str("SIGHTLINE_DETECT_TASK_QUEUE", DefaultDetectTaskQueue),
-		GPUDetectTaskQueue:  r.str("SIGHTLINE_GPU_DETECT_TASK_QUEUE", DefaultGPUDetectQueue),
+		TaskQueue:           r.str("SIGHTLINE_TASK_QUEUE", contract.DefaultTaskQueue),
+		DetectTaskQueue:     r.str("SIGHTLINE_DETECT_TASK_QUEUE", contract.DefaultDetectTaskQueue),
+		GPUDetectTaskQueue:  r.str("SIGHTLINE_GPU_DETECT_TASK_QUEUE", contract.DefaultGPUDetectQueue),
 		Model:               r.str("SIGHTLINE_MODEL", ""),
 		ModelLayout:         r.oneOf("SIGHTLINE_MODEL_LAYOUT", "yolox", ModelLayouts),
 		ModelsDir:           r.str("SIGHTLINE_MODELS_DIR", ""),

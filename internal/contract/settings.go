@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/sightline-video/sightline/internal/detector"
+	"github.com/sightline-video/sightline/internal/detectconf"
 )
 
 // Defaults for the fields Settings leaves empty.
@@ -38,7 +38,7 @@ type Settings struct {
 	// Detect chooses the model and filters detections, e.g.
 	// {"model":"picodet_s_416_coco","filter":{"classes":["person","car"]}};
 	// nil: the stream's settings, else the worker's default model.
-	Detect *detector.Config `json:"detect,omitempty"`
+	Detect *detectconf.Config `json:"detect,omitempty"`
 	// GPU sends detection to the GPU workers' queue when DetectTaskQueue is empty.
 	GPU bool `json:"gpu,omitempty"`
 	// DetectTaskQueue is where detection runs; empty: the default detect
@@ -63,7 +63,7 @@ func invalid(field, format string, args ...any) error {
 }
 
 // Validate checks every field on its own; whether the model and classes of
-// Detect exist is for detector.Config.Validate with a registry. Errors are
+// Detect exist is for detectconf.Config.Validate with a registry. Errors are
 // *FieldError.
 func (s Settings) Validate() error {
 	switch {

@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"gocv.io/x/gocv"
+
+	"github.com/sightline-video/sightline/internal/detectconf"
 )
 
 // Defaults applied for zero Options and Spec fields.
@@ -295,41 +297,8 @@ func flatten(ts []tensor) []float32 {
 	return out
 }
 
-// Filter narrows what a detector reports, per stream: only the listed
-// classes (all when empty), each with its own minimum score. A threshold may
-// be lower or higher than the model's.
-type Filter struct {
-	Classes []string `json:"classes,omitempty"`
-	// MinScore applies to every class without an entry in ClassMinScore;
-	// 0 keeps the model's threshold.
-	MinScore      float32            `json:"min_score,omitempty"`
-	ClassMinScore map[string]float32 `json:"class_min_score,omitempty"`
-}
-
-// Validate checks the filter against a model's class names.
-func (f Filter) Validate(classes []string) error {
-	known := make(map[string]bool, len(classes))
-	for _, c := range classes {
-		known[c] = true
-	}
-	for _, c := range f.Classes {
-		if !known[c] {
-			return fmt.Errorf("filter: unknown class %q", c)
-		}
-	}
-	if f.MinScore < 0 || f.MinScore >= 1 {
-		return fmt.Errorf("filter: min_score %v out of range [0,1)", f.MinScore)
-	}
-	for c, v := range f.ClassMinScore {
-		if !known[c] {
-			return fmt.Errorf("filter: unknown class %q in class_min_score", c)
-		}
-		if v <= 0 || v >= 1 {
-			return fmt.Errorf("filter: class_min_score[%q] = %v out of range (0,1)", c, v)
-		}
-	}
-	return nil
-}
+// Filter narrows what a detector reports (see detectconf.Filter).
+type Filter = detectconf.Filter
 
 // thresholds compiles the filter into d.thr, a minimum score per class id of
 // the model's names (+Inf drops the class), and returns the lowest, which

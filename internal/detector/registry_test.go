@@ -216,10 +216,10 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("score_threshold 0.5 from the spec: got %+v", x)
 		}
 	}
-	if err := (Config{Model: "mine", Filter: &Filter{Classes: []string{"person"}}}).Validate(r); err != nil {
-		t.Errorf("Validate: %v", err)
+	if err := r.Check(Config{Model: "mine", Filter: &Filter{Classes: []string{"person"}}}); err != nil {
+		t.Errorf("Check: %v", err)
 	}
-	if err := (Config{Model: "nope"}).Validate(r); err == nil || !strings.Contains(err.Error(), "unknown model") {
+	if err := r.Check(Config{Model: "nope"}); err == nil || !strings.Contains(err.Error(), "unknown model") {
 		t.Errorf("unknown model: %v", err)
 	}
 

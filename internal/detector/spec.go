@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sightline-video/sightline/internal/detectconf"
 	"github.com/sightline-video/sightline/models"
 )
 
@@ -360,16 +361,12 @@ func RegistryFor(dir, model string, layout Layout) (*Registry, error) {
 	return r, nil
 }
 
-// Config is a stream's (or a capture's) detection settings: which model of
-// the registry to run and which of its detections to keep.
-type Config struct {
-	Model  string  `json:"model,omitempty"` // registry name; empty: the default model
-	Filter *Filter `json:"filter,omitempty"`
-}
+// Config is a stream's or a capture's detection settings (see detectconf.Config).
+type Config = detectconf.Config
 
-// Validate checks that the model is registered and the filter names its
-// classes, without loading the model.
-func (c Config) Validate(r *Registry) error {
+// Check checks that the config's model is registered and its filter names
+// the model's classes, without loading the model.
+func (r *Registry) Check(c Config) error {
 	s, err := r.Get(c.Model)
 	if err != nil {
 		return err

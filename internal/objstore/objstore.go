@@ -101,3 +101,35 @@ func (s *Store) Ready(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Remove deletes the object at key; a missing object is not an error, so
+// removing is idempotent.
+func (s *Store) Remove(ctx context.Context, key string) error {
+	if err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil {
+		return fmt.Errorf("objstore: remove %s/%s: %w", s.bucket, key, err)
+	}
+	return nil
+}
+
+// RemovePrefix deletes every object whose key starts with prefix and
+// returns how many there were.
+func (s *Store) RemovePrefix(ctx context.Context, prefix string) (int, error) {
+	var keys []minio.ObjectInfo
+	for o := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if o.Err != nil {
+			return 0, fmt.Errorf("objstore: list %s/%s: %w", s.bucket, prefix, o.Err)
+		}
+		keys = append(keys, o)
+	}
+	objs := make(chan minio.ObjectInfo, len(keys))
+	for _, o := range keys {
+		objs <- o
+	}
+	close(objs)
+	for r := range s.client.RemoveObjects(ctx, s.bucket, objs, minio.RemoveObjectsOptions{}) {
+		if r.Err != nil {
+			return 0, fmt.Errorf("objstore: remove %s/%s: %w", s.bucket, r.ObjectName, r.Err)
+		}
+	}
+	return len(keys), nil
+}

@@ -12,9 +12,16 @@ import (
 // Policy says which sources a caller may open. The zero value is the strict
 // one an exposed API should use: public network addresses only, no local
 // files or devices.
+//
+// Link-local addresses (169.254.0.0/16, fe80::/10) and cloud metadata
+// endpoints (169.254.169.254, fd00:ec2::254, 100.100.100.200), in any
+// spelling including IPv4-mapped IPv6, are refused under every policy,
+// Unrestricted included: a video source has no business there, and the
+// metadata service hands out the host's cloud credentials.
 type Policy struct {
 	// AllowPrivate permits hosts that are or resolve to loopback, private
-	// (RFC 1918, fc00::/7, 100.64/10), link-local or unspecified addresses.
+	// (RFC 1918, fc00::/7, 100.64/10) or unspecified addresses. Names are
+	// still resolved, to refuse the link-local and metadata addresses.
 	AllowPrivate bool
 	// AllowFiles permits local files and webcams.
 	AllowFiles bool
@@ -54,25 +61,29 @@ func (p Policy) Check(ctx context.Context, spec Spec, dns HostResolver) error {
 
 // CheckURL applies the address rules to one network URL.
 func (p Policy) CheckURL(ctx context.Context, rawURL string, dns HostResolver) error {
-	if p.AllowPrivate {
-		return nil
-	}
 	host := hostOf(rawURL)
 	if host == "" {
 		return fmt.Errorf("URL %s has no host: %w", Redact(rawURL), ErrInvalid)
 	}
 	if addr, err := netip.ParseAddr(host); err == nil {
-		if reason := blocked(addr); reason != "" {
-			return fmt.Errorf("host %s is a %s address: %w", host, reason, ErrNotAllowed)
-		}
-		return nil
+		return p.checkAddr(addr, "host "+host+" is")
 	}
 	// getaddrinfo, which FFmpeg uses, reads "127.1", "2130706433" or
 	// "0x7f.0.0.1" as IPv4 addresses, while Go's resolver sees names.
 	if legacyIPv4(host) {
-		return fmt.Errorf("host %s is a numeric address in a non-standard form: %w", host, ErrNotAllowed)
+		addr, ok := inetAton(host)
+		what := fmt.Sprintf("host %s (%s) is", host, addr)
+		if ok && neverAllowed(addr) != "" {
+			return p.checkAddr(addr, what)
+		}
+		if !p.AllowPrivate {
+			return fmt.Errorf("host %s is a numeric address in a non-standard form: %w", host, ErrNotAllowed)
+		}
+		if ok {
+			return p.checkAddr(addr, what)
+		}
 	}
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+	if !p.AllowPrivate && (strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost")) {
 		return fmt.Errorf("host %s is a loopback name: %w", host, ErrNotAllowed)
 	}
 	if dns == nil {
@@ -86,16 +97,65 @@ func (p Policy) CheckURL(ctx context.Context, rawURL string, dns HostResolver) e
 		return fmt.Errorf("resolve host %s: no addresses: %w", host, ErrUnavailable)
 	}
 	// Any bad address refuses the host: the connection may use any of them.
+	usable := 0
 	for _, a := range addrs {
 		addr, ok := netip.AddrFromSlice(a.IP)
 		if !ok {
 			continue
 		}
-		if reason := blocked(addr); reason != "" {
-			return fmt.Errorf("host %s resolves to %s, a %s address: %w", host, addr.Unmap(), reason, ErrNotAllowed)
+		usable++
+		if err := p.checkAddr(addr, fmt.Sprintf("host %s resolves to %s,", host, addr.Unmap())); err != nil {
+			return err
 		}
 	}
+	if usable == 0 {
+		return fmt.Errorf("resolve host %s: no usable addresses in %v: %w", host, addrs, ErrUnavailable)
+	}
 	return nil
+}
+
+// checkAddr refuses addr if p does not allow it; what names the address in
+// the error.
+func (p Policy) checkAddr(addr netip.Addr, what string) error {
+	if reason := neverAllowed(addr); reason != "" {
+		return fmt.Errorf("%s a %s address, and link-local/metadata addresses are never allowed: %w", what, reason, ErrNotAllowed)
+	}
+	if p.AllowPrivate {
+		return nil
+	}
+	if reason := blocked(addr); reason != "" {
+		return fmt.Errorf("%s a %s address: %w", what, reason, ErrNotAllowed)
+	}
+	return nil
+}
+
+// metadataAddrs are cloud instance-metadata endpoints outside 169.254/16:
+// AWS's IPv6 one and Alibaba Cloud's.
+var metadataAddrs = map[netip.Addr]bool{
+	netip.MustParseAddr("fd00:ec2::254"):   true,
+	netip.MustParseAddr("100.100.100.200"): true,
+}
+
+// nat64 is the well-known NAT64 prefix, whose last 32 bits are an IPv4
+// address the gateway connects to.
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
+// neverAllowed names the class of an address no policy allows, or "".
+func neverAllowed(a netip.Addr) string {
+	a = a.Unmap().WithZone("")
+	if b := a.As16(); a.Is6() && (nat64.Contains(a) || [12]byte(b[:12]) == [12]byte{}) {
+		// NAT64 and IPv4-compatible spellings of an IPv4 address.
+		if reason := neverAllowed(netip.AddrFrom4([4]byte(b[12:]))); reason != "" {
+			return reason
+		}
+	}
+	switch {
+	case metadataAddrs[a] || a == netip.AddrFrom4([4]byte{169, 254, 169, 254}):
+		return "cloud metadata"
+	case a.IsLinkLocalUnicast():
+		return "link-local"
+	}
+	return ""
 }
 
 var (
@@ -135,4 +195,44 @@ func legacyIPv4(host string) bool {
 		}
 	}
 	return true
+}
+
+// inetAton parses host as inet_aton does: 1 to 4 parts, each decimal, octal
+// (leading 0) or hex (0x), the last filling the remaining bytes. ok is false
+// where inet_aton would fail, leaving the host to the name resolver.
+func inetAton(host string) (addr netip.Addr, ok bool) {
+	parts := strings.Split(host, ".")
+	if len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	var vals []uint64
+	for _, p := range parts {
+		base, digits := 10, p
+		switch {
+		case len(p) > 1 && (p[:2] == "0x" || p[:2] == "0X"):
+			base, digits = 16, p[2:]
+		case len(p) > 1 && p[0] == '0':
+			base, digits = 8, p[1:]
+		}
+		// ParseUint with an explicit base takes no sign, prefix or '_'.
+		v, err := strconv.ParseUint(digits, base, 32)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		vals = append(vals, v)
+	}
+	last := len(vals) - 1
+	for _, v := range vals[:last] {
+		if v > 0xff {
+			return netip.Addr{}, false
+		}
+	}
+	if vals[last] >= 1<<(8*(4-last)) {
+		return netip.Addr{}, false
+	}
+	n := vals[last]
+	for i, v := range vals[:last] {
+		n |= v << (8 * (3 - i))
+	}
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}), true
 }

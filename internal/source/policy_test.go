@@ -41,6 +41,8 @@ func TestPolicyRefusesInternalAddresses(t *testing.T) {
 		"mapped.example.com":   {"::ffff:172.16.0.9"},
 		"linklocal.example":    {"169.254.169.254"},
 		"cgnat.example.com":    {"100.64.0.7"},
+		"localhost":            {"127.0.0.1", "::1"},
+		"cam.localhost":        {"127.0.0.1"},
 	}}
 	strict := Policy{}
 	cases := []struct {
@@ -95,7 +97,11 @@ func TestPolicyRefusesInternalAddresses(t *testing.T) {
 			if !strings.Contains(err.Error(), spec.String()) {
 				t.Fatalf("error %q does not name the source", err)
 			}
-			// The same URL is fine when private addresses are allowed.
+			// The same URL is fine when private addresses are allowed,
+			// unless it is link-local (see TestPolicyNeverAllowsLinkLocal).
+			if c.want == "link-local" {
+				return
+			}
 			if err := (Policy{AllowPrivate: true}).Check(context.Background(), spec, dns); err != nil {
 				t.Fatalf("AllowPrivate still refused %s: %v", c.in, err)
 			}
@@ -131,12 +137,155 @@ func TestPolicyDNSFailureAndContext(t *testing.T) {
 	if err := (Policy{}).Check(ctx, spec, dns); err == nil || !strings.Contains(err.Error(), context.Canceled.Error()) {
 		t.Fatalf("cancelled context: %v", err)
 	}
-	// The resolver is used, and not for hosts the policy does not need.
+	// Literal addresses need no lookup under any policy; names are looked
+	// up even when private addresses are allowed, for the link-local check,
+	// and a failed lookup refuses them there too.
 	dns.asked = nil
-	_ = Policy{AllowPrivate: true}.Check(context.Background(), spec, dns)
 	_ = Policy{}.Check(context.Background(), mustParse(t, "http://10.0.0.1/a.mp4"), dns)
+	_ = Unrestricted.Check(context.Background(), mustParse(t, "http://10.0.0.1/a.mp4"), dns)
+	_ = Unrestricted.Check(context.Background(), mustParse(t, "http://[fd00::1]/a.mp4"), dns)
 	if len(dns.asked) != 0 {
-		t.Fatalf("resolver asked for %v, want no lookups", dns.asked)
+		t.Fatalf("resolver asked for %v, want no lookups for literal addresses", dns.asked)
+	}
+	err = Unrestricted.Check(context.Background(), spec, dns)
+	if !errors.Is(err, ErrUnavailable) || len(dns.asked) != 1 {
+		t.Fatalf("unknown host under Unrestricted: %v after lookups %v, want one lookup and ErrUnavailable", err, dns.asked)
+	}
+}
+
+func TestPolicyNeverAllowsLinkLocal(t *testing.T) {
+	dns := &fakeDNS{hosts: map[string][]string{
+		"metadata.example":     {"169.254.169.254"},
+		"metadata.google.test": {"93.184.215.14", "169.254.169.254"},
+		"ll6.example":          {"2606:2800:21f:cb07::1", "fe80::1"},
+		"mapped.example":       {"::ffff:169.254.169.254"},
+		"ec2v6.example":        {"fd00:ec2::254"},
+		"public.example":       {"93.184.215.14"},
+		"private.example":      {"10.0.0.8"},
+	}}
+	policies := map[string]Policy{
+		"strict":       {},
+		"unrestricted": Unrestricted,
+		"allowPrivate": {AllowPrivate: true},
+	}
+	refused := []string{
+		"http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+		"http://169.254.1.1/a.mp4",
+		"rtsp://169.254.0.1:554/cam",
+		"http://[fe80::1]/a.mp4",
+		"http://[fe80::1%25eth0]:8080/a.mp4",
+		"http://[febf:ffff::1]/a.mp4",
+		"http://[fd00:ec2::254]/latest/meta-data/",
+		"http://100.100.100.200/latest/meta-data/",
+		"http://[::ffff:169.254.169.254]/latest/meta-data/",
+		"http://[::ffff:a9fe:a9fe]/latest/meta-data/",
+		"http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
+		"http://[::169.254.169.254]/latest/meta-data/",
+		"http://2852039166/latest/meta-data/",
+		"http://0xa9fea9fe/latest/meta-data/",
+		"http://0251.0376.0251.0376/latest/meta-data/",
+		"http://169.254.43518/latest/meta-data/",
+		"http://169.16689662/latest/meta-data/",
+		"http://169.254.169.254./latest/meta-data/",
+		"https://metadata.example/computeMetadata/v1/",
+		"https://metadata.google.test/computeMetadata/v1/",
+		"hls+https://ll6.example/a.m3u8",
+		"rtmp://mapped.example/live/key",
+		"http://ec2v6.example/latest/meta-data/",
+	}
+	for name, p := range policies {
+		for _, in := range refused {
+			t.Run(name+"/"+in, func(t *testing.T) {
+				err := p.Check(context.Background(), mustParse(t, in), dns)
+				if !errors.Is(err, ErrNotAllowed) || !strings.Contains(err.Error(), "link-local/metadata addresses are never allowed") {
+					t.Fatalf("Check(%s) = %v, want ErrNotAllowed saying link-local/metadata addresses are never allowed", in, err)
+				}
+			})
+		}
+	}
+	// Neighbours of the refused addresses stay as the policy says.
+	for _, c := range []struct {
+		in          string
+		strictAllow bool
+	}{
+		{"http://169.253.255.255/a.mp4", true},
+		{"http://169.255.0.1/a.mp4", true},
+		{"http://[fec0::1]/a.mp4", true},
+		{"http://[::ffff:fe80:1]/a.mp4", true},
+		{"http://[64:ff9b::5db8:d70e]/a.mp4", true},
+		{"http://100.100.100.100/a.mp4", false},
+		{"http://[fd00:ec2::253]/a.mp4", false},
+		{"https://public.example/a.mp4", true},
+		{"https://private.example/a.mp4", false},
+		{"http://10.0.0.1/a.mp4", false},
+		{"http://127.0.0.1/a.mp4", false},
+		{"http://2130706433/a.mp4", false},
+	} {
+		spec := mustParse(t, c.in)
+		if err := Unrestricted.Check(context.Background(), spec, dns); err != nil {
+			t.Errorf("Unrestricted.Check(%s) = %v, want allowed", c.in, err)
+		}
+		err := Policy{}.Check(context.Background(), spec, dns)
+		if c.strictAllow != (err == nil) {
+			t.Errorf("strict Check(%s) = %v, want allowed %v", c.in, err, c.strictAllow)
+		}
+	}
+}
+
+func TestResolverRefusesLinkLocalUnrestricted(t *testing.T) {
+	dns := &fakeDNS{hosts: map[string][]string{"cam.example.com": {"169.254.10.20"}}}
+	r := &DefaultResolver{Policy: Unrestricted, DNS: dns}
+	_, err := r.Resolve(context.Background(), mustParse(t, "rtsp://cam.example.com/s"))
+	if !errors.Is(err, ErrNotAllowed) || !strings.Contains(err.Error(), "never allowed") {
+		t.Fatalf("Resolve link-local camera with Unrestricted: %v", err)
+	}
+}
+
+func TestInetAton(t *testing.T) {
+	for _, c := range []struct {
+		in, want string // want "" = not an address to inet_aton
+	}{
+		{"127.0.0.1", "127.0.0.1"},
+		{"127.1", "127.0.0.1"},
+		{"127.0.1", "127.0.0.1"},
+		{"2130706433", "127.0.0.1"},
+		{"0x7f000001", "127.0.0.1"},
+		{"0X7F.1", "127.0.0.1"},
+		{"0177.0.0.01", "127.0.0.1"},
+		{"0", "0.0.0.0"},
+		{"00", "0.0.0.0"},
+		{"4294967295", "255.255.255.255"},
+		{"1.16777215", "1.255.255.255"},
+		{"1.2.65535", "1.2.255.255"},
+		{"4294967296", ""},
+		{"1.16777216", ""},
+		{"1.2.65536", ""},
+		{"256.1.1.1", ""},
+		{"1.2.3.256", ""},
+		{"1.2.3.4.5", ""},
+		{"0x", ""},
+		{"08", ""},
+		{"09.1.1.1", ""},
+		{"1..1", ""},
+		{"1.", ""},
+		{".1", ""},
+		{"+1", ""},
+		{"1_0", ""},
+		{"0b1", ""},
+		{"0o7", ""},
+		{"0xg", ""},
+		{"", ""},
+	} {
+		got, ok := inetAton(c.in)
+		if c.want == "" {
+			if ok {
+				t.Errorf("inetAton(%q) = %v, want not an address", c.in, got)
+			}
+			continue
+		}
+		if !ok || got.String() != c.want {
+			t.Errorf("inetAton(%q) = %v, %v, want %s", c.in, got, ok, c.want)
+		}
 	}
 }
 

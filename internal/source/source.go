@@ -12,6 +12,7 @@ package source
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -81,7 +82,7 @@ func Parse(s string) (Spec, error) {
 	if raw == "" {
 		return fail("empty")
 	}
-	if strings.ContainsFunc(raw, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	if strings.ContainsFunc(raw, isControl) {
 		return fail("contains control characters")
 	}
 	spec := Spec{Raw: raw, Device: -1}
@@ -97,28 +98,30 @@ func Parse(s string) (Spec, error) {
 
 	m := schemeRE.FindStringSubmatch(raw)
 	if m == nil {
-		// No scheme: a path.
-		if d := videoDevRE.FindStringSubmatch(raw); d != nil {
-			n, err := strconv.Atoi(d[1])
+		// No scheme: a path, classified once cleaned so that
+		// /dev/../dev/video0 is the webcam it names.
+		clean := filepath.Clean(raw)
+		if d := videoDevRE.FindStringSubmatch(clean); d != nil {
+			n, err := deviceNumber(d[1])
 			if err != nil {
 				return fail("bad device number")
 			}
-			spec.Kind, spec.Location, spec.Device = Webcam, raw, n
+			spec.Kind, spec.Location, spec.Device = Webcam, clean, n
 			return spec, nil
 		}
-		if strings.HasPrefix(raw, "/dev/v4l/") {
-			spec.Kind, spec.Location = Webcam, filepath.Clean(raw)
+		if strings.HasPrefix(clean, "/dev/v4l/") {
+			spec.Kind, spec.Location = Webcam, clean
 			return spec, nil
 		}
-		spec.Kind, spec.Location = File, filepath.Clean(raw)
+		spec.Kind, spec.Location = File, localPath(clean)
 		return spec, nil
 	}
 
 	scheme := strings.ToLower(m[1])
 	switch scheme {
 	case "webcam":
-		n, err := strconv.Atoi(raw[len(m[0]):])
-		if err != nil || n < 0 {
+		n, err := deviceNumber(raw[len(m[0]):])
+		if err != nil {
 			return fail("webcam wants a device number, as in webcam:0")
 		}
 		spec.Kind, spec.Location, spec.Device = Webcam, fmt.Sprintf("/dev/video%d", n), n
@@ -134,7 +137,11 @@ func Parse(s string) (Spec, error) {
 		if u.Path == "" {
 			return fail("file URL has no path")
 		}
-		spec.Kind, spec.Location = File, filepath.Clean(u.Path)
+		// Escapes such as %00 would cut the path short in C.
+		if strings.ContainsFunc(u.Path, isControl) {
+			return fail("file URL path contains escaped control characters")
+		}
+		spec.Kind, spec.Location = File, localPath(filepath.Clean(u.Path))
 		return spec, nil
 	case "rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "hls+http", "hls+https":
 	default:
@@ -184,6 +191,28 @@ func Parse(s string) (Spec, error) {
 		spec.Kind = HTTP
 	}
 	return spec, nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// deviceNumber parses a V4L2 device index; OpenCV takes it as a C int, so
+// larger numbers would wrap around to another device.
+func deviceNumber(s string) (int, error) {
+	n, err := strconv.ParseInt(s, 10, 32)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("device number %q is not in 0..%d", s, math.MaxInt32)
+	}
+	return int(n), nil
+}
+
+// localPath keeps a cleaned relative path from reading as a URL: FFmpeg,
+// which OpenCV opens files with, takes "rtsp:x" or "http:/host/x" (what
+// Clean makes of "./http://host/x") as protocol:address.
+func localPath(clean string) string {
+	if !filepath.IsAbs(clean) && strings.Contains(clean, ":") {
+		return "./" + clean
+	}
+	return clean
 }
 
 // youtubeID finds the video id in the URL forms people paste.

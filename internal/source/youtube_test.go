@@ -102,7 +102,9 @@ func TestResolveYouTubeLive(t *testing.T) {
 
 func TestResolveYouTubeRecorded(t *testing.T) {
 	fake := newFakeYouTube()
-	r := &DefaultResolver{Policy: Unrestricted, HTTPClient: &http.Client{Transport: fake}}
+	// Even Unrestricted resolves the stream host, to refuse link-local ones.
+	dns := &fakeDNS{hosts: map[string][]string{"rr4---sn-fake.googlevideo.com": {"142.250.74.46"}}}
+	r := &DefaultResolver{Policy: Unrestricted, DNS: dns, HTTPClient: &http.Client{Transport: fake}}
 	res, err := r.Resolve(context.Background(), mustParse(t, "https://youtu.be/"+recordedID))
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sightline-video/sightline/internal/objstore"
 	"github.com/sightline-video/sightline/internal/testenv"
 )
 
@@ -42,6 +43,7 @@ func TestMain(m *testing.M) {
 // on the shared local services.
 type stack struct {
 	testDB
+	store  *objstore.Store
 	env    []string
 	queue  string
 	detect string
@@ -50,7 +52,7 @@ type stack struct {
 func newStack(t *testing.T) *stack {
 	pool, dsn := testenv.DB(t)
 	store := testenv.Store(t)
-	s := &stack{testDB: testDB{t, pool}, queue: testenv.Name("main"), detect: testenv.Name("detect")}
+	s := &stack{testDB: testDB{t, pool}, store: store, queue: testenv.Name("main"), detect: testenv.Name("detect")}
 	s.env = append(os.Environ(),
 		"SIGHTLINE_PG_DSN="+dsn,
 		"SIGHTLINE_MINIO_BUCKET="+store.Bucket(),

@@ -38,6 +38,9 @@ commands:
   detect    detect objects in images or videos and print them (--annotate DIR: also write the frames with boxes)
   frame     fetch a stored frame from the API as a JPEG, optionally with its detections drawn
   demo      register the sample video, capture it through the API and print its rankings
+  cancel    stop a running capture, keeping what it stored (through the API)
+  delete    delete a capture or a stream with everything stored of it (through the API)
+  retention enforce the retention policy now (through the API)
   schedule  recurring captures as Temporal schedules: create, list, describe, pause, unpause, trigger, delete
 
 Settings come from SIGHTLINE_* environment variables (see docs/configuration.md);
@@ -116,6 +119,8 @@ func run(ctx context.Context, cmd string, args []string, stdout, stderr io.Write
 		return runDemo(ctx, cfg, args, stdout)
 	case "schedule":
 		return runSchedule(ctx, cfg, args, stdout)
+	case "cancel", "delete", "retention":
+		return runLifecycle(ctx, cfg, cmd, args, stdout)
 	case "frame":
 		return runFrame(ctx, cfg, args, stdout)
 	case "help", "-h", "--help":

@@ -36,6 +36,9 @@ func Encode(frames []Frame) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, f := range frames {
+		if f.Index < 0 {
+			return nil, fmt.Errorf("chunk: frame index %d is negative", f.Index)
+		}
 		hdr := &tar.Header{
 			Name:       fmt.Sprintf("%08d.jpg", f.Index),
 			Mode:       0o644,
@@ -59,9 +62,14 @@ func Encode(frames []Frame) ([]byte, error) {
 
 // Decode unpacks a chunk written by Encode. A chunk cut exactly between two
 // entries cannot be told from a shorter one: callers check the frame count.
+//
+// The frames' bytes must come from data: entries whose sizes add up to more
+// (a sparse file claiming terabytes) are refused before anything is
+// allocated for them.
 func Decode(data []byte) ([]Frame, error) {
 	tr := tar.NewReader(bytes.NewReader(data))
 	var frames []Frame
+	budget := int64(len(data))
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -70,16 +78,20 @@ func Decode(data []byte) ([]Frame, error) {
 		if err != nil {
 			return nil, fmt.Errorf("chunk: read entry %d: %w", len(frames), err)
 		}
-		idx, err := strconv.Atoi(strings.TrimSuffix(hdr.Name, ".jpg"))
-		if err != nil || !strings.HasSuffix(hdr.Name, ".jpg") {
-			return nil, fmt.Errorf("chunk: unexpected entry %q", hdr.Name)
+		idx, ok := frameIndex(hdr.Name)
+		if !ok || hdr.Typeflag != tar.TypeReg {
+			return nil, fmt.Errorf("chunk: unexpected entry %q (type %q)", hdr.Name, hdr.Typeflag)
 		}
 		pts, err := strconv.ParseInt(hdr.PAXRecords[ptsKey], 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("chunk: entry %q has no valid %s: %w", hdr.Name, ptsKey, err)
 		}
-		img, err := io.ReadAll(tr)
-		if err != nil {
+		if hdr.Size < 0 || hdr.Size > budget {
+			return nil, fmt.Errorf("chunk: entry %q claims %d bytes, more than the %d-byte chunk holds", hdr.Name, hdr.Size, len(data))
+		}
+		budget -= hdr.Size
+		img := make([]byte, hdr.Size)
+		if _, err := io.ReadFull(tr, img); err != nil {
 			return nil, fmt.Errorf("chunk: read entry %q: %w", hdr.Name, err)
 		}
 		frames = append(frames, Frame{Index: idx, PTSms: pts, JPEG: img})
@@ -88,4 +100,15 @@ func Decode(data []byte) ([]Frame, error) {
 		return nil, errors.New("chunk: no frames (empty or not a chunk)")
 	}
 	return frames, nil
+}
+
+// frameIndex reads the index from an entry name: decimal digits, no sign,
+// then .jpg.
+func frameIndex(name string) (int, bool) {
+	digits, ok := strings.CutSuffix(name, ".jpg")
+	if !ok || digits == "" || digits[0] < '0' || digits[0] > '9' {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(digits, 10, strconv.IntSize)
+	return int(n), err == nil
 }

@@ -2,7 +2,8 @@
 // one place and strictly: a malformed value is an error naming the variable
 // and the value, so a process stops at start rather than run on a default it
 // was not told. The defaults match the local services started by `make up`.
-// The package is a leaf: it imports nothing of Sightline's.
+// Any package can import it: it links no Sightline package but the leaf
+// contract, for the default queue names.
 package config
 
 import (

@@ -17,8 +17,8 @@ import (
 
 	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/detector"
+	"github.com/sightline-video/sightline/internal/models"
 	"github.com/sightline-video/sightline/internal/testenv"
-	"github.com/sightline-video/sightline/models"
 )
 
 // BenchmarkDetectEngine measures, in one run on vtest.avi (every frame):
@@ -236,7 +236,7 @@ func pythonFPS(b *testing.B, video string) float64 {
 	if v := os.Getenv("SIGHTLINE_BENCH_PYTHON"); v != "" {
 		py = v
 	}
-	model := testenv.RepoRoot(b) + "/models/yolox_nano_416_coco.onnx"
+	model := testenv.RepoRoot(b) + "/internal/models/yolox_nano_416_coco.onnx"
 	out, err := exec.Command(py, testenv.RepoRoot(b)+"/bench/python_loop.py", video, model).CombinedOutput()
 	if err != nil {
 		b.Fatalf("python loop (needs Debian's python3-opencv): %v\n%s", err, out)

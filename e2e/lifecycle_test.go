@@ -14,6 +14,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/sightline-video/sightline/internal/testenv"
+	"github.com/sightline-video/sightline/workflows"
 )
 
 // apiClient talks to a `sightline dev` of the stack over HTTP.
@@ -155,6 +156,8 @@ func TestCaptureLifecycle(t *testing.T) {
 		t.Fatalf("a canceled capture keeps and detects what it stored: %+v", st)
 	}
 	api.must(http.StatusConflict, http.MethodPost, "/api/v1/captures/"+c+"/cancel", "", nil)
+	// The cancel path replays deterministically (and is kept as a fixture).
+	testenv.Replay(t, tc, c, "capture_canceled_history.json", workflows.CaptureWorkflow, workflows.RollupWorkflow)
 
 	ctx := context.Background()
 	objects := func(capture string) int {
@@ -250,6 +253,7 @@ func TestCaptureLifecycle(t *testing.T) {
 	if f, d := s.rows(c); fmt.Sprint(f, d) != fmt.Sprint(cFrames, cDets) || objects(c) != 0 {
 		t.Fatalf("c's chunks expire but its rows stay: %d frames (was %d), %d objects", len(f), len(cFrames), objects(c))
 	}
+	api.must(http.StatusGone, http.MethodGet, "/api/v1/captures/"+c+"/frames/0", "", nil)
 	checkRankings()
 	// Running it again removes nothing more.
 	var again struct {

@@ -14,7 +14,7 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"github.com/sightline-video/sightline/models"
+	"github.com/sightline-video/sightline/internal/models"
 )
 
 // refDet is a reference detection from models/yolox_nano_416_coco.PROVENANCE

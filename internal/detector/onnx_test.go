@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sightline-video/sightline/models"
+	"github.com/sightline-video/sightline/internal/models"
 )
 
 func randomBytes(seed uint64, n int) []byte {

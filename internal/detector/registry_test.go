@@ -9,7 +9,7 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"github.com/sightline-video/sightline/models"
+	"github.com/sightline-video/sightline/internal/models"
 )
 
 func picoDet(t testing.TB) Spec {

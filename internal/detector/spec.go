@@ -3,13 +3,15 @@ package detector
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/sightline-video/sightline/internal/detectconf"
-	"github.com/sightline-video/sightline/models"
+	"github.com/sightline-video/sightline/internal/models"
 )
 
 // Layout names a family of detection heads: how the network's outputs are
@@ -88,6 +90,25 @@ func Builtin() []Spec {
 
 func ptr[T any](v T) *T { return &v }
 
+// Bounds of a spec's integer fields. Published detection exports take
+// inputs of 320 to 1536; a 4096 input already makes a 200 MB blob per
+// frame, and larger sides overflow OpenCV's sizes or exhaust memory.
+// PicoDet and GFL heads use reg_max 7 or 16.
+const (
+	maxInputSize = 4096
+	maxRegMax    = 64
+)
+
+// finite reports whether every v is neither NaN nor infinite.
+func finite(vs ...float64) bool {
+	for _, v := range vs {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
+}
+
 // withDefaults fills the zero fields from the layout's conventions and checks
 // the result.
 func (s Spec) withDefaults() (Spec, error) {
@@ -150,8 +171,8 @@ func (s Spec) withDefaults() (Spec, error) {
 	switch {
 	case s.Name == "":
 		return s, fmt.Errorf("model %s: no name", s.File)
-	case s.InputSize < 32 || s.InputSize%32 != 0:
-		return s, fmt.Errorf("model %s: input size %d is not a positive multiple of 32", s.Name, s.InputSize)
+	case s.InputSize < 32 || s.InputSize > maxInputSize || s.InputSize%32 != 0:
+		return s, fmt.Errorf("model %s: input size %d is not a multiple of 32 in 32..%d", s.Name, s.InputSize, maxInputSize)
 	case s.Resize != ResizeLetterbox && s.Resize != ResizeLetterboxCenter && s.Resize != ResizeStretch:
 		return s, fmt.Errorf("model %s: unknown resize %q (want letterbox, letterbox_center or stretch)", s.Name, s.Resize)
 	case *s.Pad < 0 || *s.Pad > 255:
@@ -160,12 +181,15 @@ func (s Spec) withDefaults() (Spec, error) {
 		return s, fmt.Errorf("model %s: mean and std need 3 values each", s.Name)
 	case s.Std[0] == 0 || s.Std[1] == 0 || s.Std[2] == 0:
 		return s, fmt.Errorf("model %s: std has a zero", s.Name)
-	case s.ScoreThreshold < 0 || s.ScoreThreshold >= 1:
+	case !finite(s.Scale, s.Mean[0], s.Mean[1], s.Mean[2], 1/s.Std[0], 1/s.Std[1], 1/s.Std[2]):
+		return s, fmt.Errorf("model %s: scale %v, mean %v or std %v is not finite (or std is too close to 0)", s.Name, s.Scale, s.Mean, s.Std)
+	// Written so that NaN, which compares false with everything, fails.
+	case !(s.ScoreThreshold >= 0 && s.ScoreThreshold < 1):
 		return s, fmt.Errorf("model %s: score threshold %v out of range [0,1)", s.Name, s.ScoreThreshold)
-	case s.NMSThreshold < 0 || s.NMSThreshold > 1:
+	case !(s.NMSThreshold > 0 && s.NMSThreshold <= 1):
 		return s, fmt.Errorf("model %s: NMS threshold %v out of range (0,1]", s.Name, s.NMSThreshold)
-	case s.RegMax < 0:
-		return s, fmt.Errorf("model %s: reg_max %d is negative", s.Name, s.RegMax)
+	case s.RegMax < 0 || s.RegMax > maxRegMax:
+		return s, fmt.Errorf("model %s: reg_max %d out of range 0..%d", s.Name, s.RegMax, maxRegMax)
 	case s.File == "" && s.data == nil:
 		return s, fmt.Errorf("model %s: no file", s.Name)
 	}
@@ -273,6 +297,11 @@ func readSpec(path string) (Spec, error) {
 	var s Spec
 	if err := dec.Decode(&s); err != nil {
 		return Spec{}, fmt.Errorf("model spec %s: %w", path, err)
+	}
+	// Decode stops after the first value; a second one means a damaged or
+	// concatenated file.
+	if _, err := dec.Token(); err != io.EOF {
+		return Spec{}, fmt.Errorf("model spec %s: data after the spec object", path)
 	}
 	if s.Name == "" {
 		s.Name = strings.TrimSuffix(filepath.Base(path), ".json")

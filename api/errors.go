@@ -193,16 +193,49 @@ func temporalError(what string, err error) error {
 	}
 }
 
+// maxBodyBytes caps every request body: the API takes small JSON objects,
+// and a client must not make it buffer more.
+const maxBodyBytes = 1 << 20
+
+var errBodyTooLarge = &apiError{Status: http.StatusRequestEntityTooLarge, Msg: "request body larger than 1 MiB"}
+
+// limitBody refuses a declared body over maxBodyBytes before any handler
+// runs, and caps undeclared (chunked) ones as they are read; decodeJSON
+// turns hitting the cap into a 413. Either way net/http closes the
+// connection after the answer, lingering so the client reads it instead of
+// a reset.
+func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if req.ContentLength > maxBodyBytes {
+			return errBodyTooLarge
+		}
+		if req.Body != nil && req.Body != http.NoBody {
+			req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, maxBodyBytes)
+		}
+		return next(c)
+	}
+}
+
 // decodeJSON reads a JSON object body into v, rejecting unknown fields and
 // trailing data so typos are reported instead of silently ignored. An empty
 // body leaves v as it is when emptyOK.
 func decodeJSON(c echo.Context, v any, emptyOK bool) error {
-	body, err := io.ReadAll(io.LimitReader(c.Request().Body, 1<<20+1))
-	if err != nil {
-		return badRequest("reading request body: %v", err)
+	r := c.Request().Body
+	if r == nil { // a request built by hand rather than by the server
+		r = http.NoBody
 	}
-	if len(body) > 1<<20 {
-		return &apiError{Status: http.StatusRequestEntityTooLarge, Msg: "request body is larger than 1 MiB"}
+	// The cap is limitBody's; this one also covers a handler called
+	// without the middleware.
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response().Writer, r, maxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return errBodyTooLarge
+	case errors.Is(err, context.Canceled):
+		return errCanceled
+	case err != nil:
+		return badRequest("reading request body: %v", err)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		if emptyOK {

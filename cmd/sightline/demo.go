@@ -31,7 +31,13 @@ func runDemo(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	c := apiClient{base: strings.TrimRight(*apiURL, "/")}
+	// The demo makes changes: the write token, or a read token set alone,
+	// which the API then takes for everything.
+	token := cfg.APIToken
+	if token == "" {
+		token = cfg.APIReadToken
+	}
+	c := apiClient{base: strings.TrimRight(*apiURL, "/"), token: token}
 	src, err := filepath.Abs(*video)
 	if err != nil {
 		return err
@@ -117,7 +123,11 @@ func runDemo(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	return nil
 }
 
-type apiClient struct{ base string }
+// apiClient calls the API; token, when set, is sent as a bearer token.
+type apiClient struct {
+	base  string
+	token string
+}
 
 func (c apiClient) waitHealthy(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
@@ -150,6 +160,9 @@ func (c apiClient) do(ctx context.Context, method, path string, body, out any) e
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err

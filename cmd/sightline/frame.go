@@ -73,7 +73,12 @@ func runFrame(ctx context.Context, cfg config.Config, args []string, stdout io.W
 	what := fmt.Sprintf("frame %d of capture %s", *index, *capture)
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	body, hdr, err := fetchJPEG(ctx, u)
+	// A read: the read token when there is one, else the write token.
+	token := cfg.APIReadToken
+	if token == "" {
+		token = cfg.APIToken
+	}
+	body, hdr, err := fetchJPEG(ctx, u, token)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
@@ -95,11 +100,15 @@ func runFrame(ctx context.Context, cfg config.Config, args []string, stdout io.W
 	return err
 }
 
-// fetchJPEG GETs u and returns the JPEG body, or the API's error message.
-func fetchJPEG(ctx context.Context, u string) ([]byte, http.Header, error) {
+// fetchJPEG GETs u, sending token (if any) as a bearer token, and returns
+// the JPEG body, or the API's error message.
+func fetchJPEG(ctx context.Context, u, token string) ([]byte, http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("request %s: %w", u, err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

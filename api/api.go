@@ -48,7 +48,13 @@ type Deps struct {
 	// GPUDetectTaskQueue is where captures asking for "gpu" send detection
 	// (workers started with --gpu); default config.DefaultGPUDetectQueue.
 	GPUDetectTaskQueue string
-	Log                *slog.Logger
+	// Token, when set, is the bearer token every change (POST, PUT, PATCH,
+	// DELETE) must send; it can read too. ReadToken, when set, is the
+	// bearer token reads (GET, HEAD) need, unless they send Token. Empty
+	// means open. /healthz is always open.
+	Token     string
+	ReadToken string
+	Log       *slog.Logger
 }
 
 // Server is the HTTP API. Build it with New.
@@ -61,6 +67,8 @@ type Server struct {
 	sourcePolicy    source.Policy
 	detectTaskQueue string
 	store           *objstore.Store
+	token           string
+	readToken       string
 	log             *slog.Logger
 	echo            *echo.Echo
 
@@ -86,6 +94,8 @@ func New(deps Deps) *Server {
 		store:           deps.Store,
 		models:          deps.Models,
 		gpuDetectQueue:  deps.GPUDetectTaskQueue,
+		token:           deps.Token,
+		readToken:       deps.ReadToken,
 		log:             deps.Log,
 		probeTimeout:    3 * time.Second,
 		rpcTimeout:      10 * time.Second,
@@ -111,7 +121,10 @@ func New(deps Deps) *Server {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.logRequests, s.recoverPanics)
+	// Authentication, the body cap and the query check come before any
+	// handler reads the body or calls a service; logRequests still logs
+	// refused requests.
+	e.Use(s.logRequests, s.recoverPanics, s.authenticate, s.limitBody, checkQuery)
 
 	e.GET("/healthz", s.health)
 	e.GET("/api/v1/openapi.yaml", s.openAPI)

@@ -64,9 +64,9 @@ func parseFrameQuery(c echo.Context) (frameQuery, error) {
 // with annotated=true, the frame with its detections drawn on it.
 func (s *Server) getFrame(c echo.Context) error {
 	ctx := c.Request().Context()
-	id := c.Param("id")
-	if id == "" || len(id) > 255 {
-		return badRequest("invalid capture id %q", id)
+	id, err := idParam(c, "id", "capture")
+	if err != nil {
+		return err
 	}
 	rawIndex := c.Param("index")
 	index, err := strconv.Atoi(rawIndex)

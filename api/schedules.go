@@ -89,7 +89,11 @@ func (s *Server) listSchedules(c echo.Context) error {
 }
 
 func (s *Server) getSchedule(c echo.Context) error {
-	return s.describeSchedule(c, c.Param("id"), http.StatusOK)
+	id, err := idParam(c, "id", "schedule")
+	if err != nil {
+		return err
+	}
+	return s.describeSchedule(c, id, http.StatusOK)
 }
 
 func (s *Server) describeSchedule(c echo.Context, id string, status int) error {
@@ -112,7 +116,10 @@ func (s *Server) unpauseSchedule(c echo.Context) error {
 
 // setPaused pauses or unpauses the schedule and answers its new description.
 func (s *Server) setPaused(c echo.Context, pause bool) error {
-	id := c.Param("id")
+	id, err := idParam(c, "id", "schedule")
+	if err != nil {
+		return err
+	}
 	var req ScheduleNote
 	if err := decodeJSON(c, &req, true); err != nil {
 		return err
@@ -131,7 +138,10 @@ func (s *Server) setPaused(c echo.Context, pause bool) error {
 }
 
 func (s *Server) triggerSchedule(c echo.Context) error {
-	id := c.Param("id")
+	id, err := idParam(c, "id", "schedule")
+	if err != nil {
+		return err
+	}
 	// No body is expected; one with fields is a mistake worth reporting.
 	if err := decodeJSON(c, &struct{}{}, true); err != nil {
 		return err
@@ -150,7 +160,10 @@ func (s *Server) triggerSchedule(c echo.Context) error {
 }
 
 func (s *Server) deleteSchedule(c echo.Context) error {
-	id := c.Param("id")
+	id, err := idParam(c, "id", "schedule")
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.rpcTimeout)
 	defer cancel()
 	if err := schedule.Delete(ctx, s.temporal, id); err != nil {

@@ -94,6 +94,14 @@ func TestStartCapture(t *testing.T) {
 	if def.CaptureID == got.CaptureID {
 		t.Errorf("two captures got the same id %s", def.CaptureID)
 	}
+	// Every setting, including a duration for live sources and the GPU queue.
+	all := e.startCapture("lobby", `{"duration_seconds":30,"gpu":true,"skip_rollup":true,
+		"detect":{"model":"picodet_s_416_coco","filter":{"classes":["person"],"min_score":0.4}}}`)
+	if in := e.workflowInput(all.WorkflowID, all.RunID); in.DurationSeconds != 30 || !in.GPU || !in.SkipRollup ||
+		in.DetectTaskQueue != contract.DefaultGPUDetectQueue || in.Detect == nil || in.Detect.Model != "picodet_s_416_coco" ||
+		in.Detect.Filter.MinScore != float32(0.4) {
+		t.Errorf("settings not passed on: %+v", in)
+	}
 	skip := e.startCapture("lobby", `{"skip_rollup":true}`)
 	if in := e.workflowInput(skip.WorkflowID, skip.RunID); !in.SkipRollup {
 		t.Errorf("skip_rollup not passed on: %+v", in)
@@ -118,10 +126,13 @@ func TestStartCaptureBadInput(t *testing.T) {
 		{"malformed JSON", `{"every_ms":`, "malformed JSON"},
 		{"string number", `{"max_frames":"ten"}`, `field "max_frames"`},
 		{"unknown field", `{"max_frame":10}`, `unknown field "max_frame"`},
-		{"negative every_ms", `{"every_ms":-1}`, "must not be negative"},
-		{"negative chunk_frames", `{"chunk_frames":-5}`, "must not be negative"},
-		{"negative max_frames", `{"max_frames":-1}`, "must not be negative"},
-		{"negative detect_concurrency", `{"detect_concurrency":-4}`, "must not be negative"},
+		{"negative every_ms", `{"every_ms":-1}`, "every_ms: -1 is out of range"},
+		{"negative chunk_frames", `{"chunk_frames":-5}`, "chunk_frames: -5 is out of range"},
+		{"huge chunk_frames", `{"chunk_frames":5000}`, "chunk_frames: 5000 is out of range"},
+		{"negative max_frames", `{"max_frames":-1}`, "max_frames: must not be negative"},
+		{"negative duration_seconds", `{"duration_seconds":-30}`, "duration_seconds: must be a non-negative number"},
+		{"negative detect_concurrency", `{"detect_concurrency":-4}`, "detect_concurrency: -4 is out of range"},
+		{"min_score out of range", `{"detect":{"filter":{"min_score":1.5}}}`, "detect.filter.min_score"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

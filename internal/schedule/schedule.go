@@ -319,7 +319,8 @@ type Summary struct {
 const nextShown = 5
 
 // Create validates spec and creates its schedule. It returns the spec with
-// its defaults filled in; ErrExists if the id is taken.
+// its defaults filled in, the detect task queue included; ErrExists if the
+// id is taken.
 func Create(ctx context.Context, c client.Client, q Queues, spec Spec) (Spec, error) {
 	if err := spec.Validate(); err != nil {
 		return spec, err
@@ -327,8 +328,8 @@ func Create(ctx context.Context, c client.Client, q Queues, spec Spec) (Spec, er
 	q = q.withDefaults()
 	// No Source: each capture reads the stream's registered source at its
 	// start, so re-registering a stream retargets its schedule.
-	in := contract.CaptureInput{StreamID: spec.StreamID,
-		Settings: spec.Capture.WithQueues(q.Detect, q.GPUDetect).WithDefaults()}
+	spec.Capture = spec.Capture.WithQueues(q.Detect, q.GPUDetect).WithDefaults()
+	in := contract.CaptureInput{StreamID: spec.StreamID, Settings: spec.Capture}
 	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 		ID:   spec.ID,
 		Spec: spec.Timing().temporalSpec(),

@@ -18,7 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
 
-	"github.com/sightline-video/sightline/internal/config"
+	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/detector"
 	"github.com/sightline-video/sightline/internal/objstore"
 	"github.com/sightline-video/sightline/internal/source"
@@ -34,8 +34,8 @@ var OpenAPI []byte
 type Deps struct {
 	DB              *pgxpool.Pool
 	Temporal        client.Client
-	TaskQueue       string // capture workflows are started here; default config.DefaultTaskQueue
-	DetectTaskQueue string // passed to CaptureWorkflow; default config.DefaultDetectTaskQueue
+	TaskQueue       string // capture workflows are started here; default contract.DefaultTaskQueue
+	DetectTaskQueue string // passed to CaptureWorkflow; default contract.DefaultDetectTaskQueue
 	// SourcePolicy limits the sources streams may name. The zero value is
 	// the strict one (public addresses only, no files); a local deployment
 	// passes source.Unrestricted.
@@ -46,7 +46,7 @@ type Deps struct {
 	// ask for; nil means the built-in models.
 	Models *detector.Registry
 	// GPUDetectTaskQueue is where captures asking for "gpu" send detection
-	// (workers started with --gpu); default config.DefaultGPUDetectQueue.
+	// (workers started with --gpu); default contract.DefaultGPUDetectQueue.
 	GPUDetectTaskQueue string
 	// Token, when set, is the bearer token every change (POST, PUT, PATCH,
 	// DELETE) must send; it can read too. ReadToken, when set, is the
@@ -54,6 +54,8 @@ type Deps struct {
 	// means open. /healthz is always open.
 	Token     string
 	ReadToken string
+	// Retention is the global retention policy POST /retention/run enforces.
+	Retention contract.Retention
 	Log       *slog.Logger
 }
 
@@ -67,6 +69,7 @@ type Server struct {
 	sourcePolicy    source.Policy
 	detectTaskQueue string
 	store           *objstore.Store
+	retention       contract.Retention
 	token           string
 	readToken       string
 	log             *slog.Logger
@@ -94,6 +97,7 @@ func New(deps Deps) *Server {
 		store:           deps.Store,
 		models:          deps.Models,
 		gpuDetectQueue:  deps.GPUDetectTaskQueue,
+		retention:       deps.Retention,
 		token:           deps.Token,
 		readToken:       deps.ReadToken,
 		log:             deps.Log,
@@ -102,13 +106,13 @@ func New(deps Deps) *Server {
 		storeTimeout:    10 * time.Second,
 	}
 	if s.taskQueue == "" {
-		s.taskQueue = config.DefaultTaskQueue
+		s.taskQueue = contract.DefaultTaskQueue
 	}
 	if s.detectTaskQueue == "" {
-		s.detectTaskQueue = config.DefaultDetectTaskQueue
+		s.detectTaskQueue = contract.DefaultDetectTaskQueue
 	}
 	if s.gpuDetectQueue == "" {
-		s.gpuDetectQueue = config.DefaultGPUDetectQueue
+		s.gpuDetectQueue = contract.DefaultGPUDetectQueue
 	}
 	if s.models == nil {
 		s.models, _ = detector.NewRegistry("") // the built-ins cannot fail
@@ -137,7 +141,11 @@ func New(deps Deps) *Server {
 	v1.GET("/streams/:id/objects", s.streamObjects)
 	v1.GET("/streams/:id/counts", s.streamCounts)
 	v1.GET("/streams/:id/series", s.streamSeries)
+	v1.DELETE("/streams/:id", s.deleteStream)
 	v1.GET("/captures/:id", s.getCapture)
+	v1.DELETE("/captures/:id", s.deleteCapture)
+	v1.POST("/captures/:id/cancel", s.cancelCapture)
+	v1.POST("/retention/run", s.runRetention)
 	v1.GET("/captures/:id/frames/:index", s.getFrame)
 	v1.GET("/rankings/streams", s.rankStreams)
 	v1.GET("/rankings/streams/overall", s.rankStreamsOverall)

@@ -69,7 +69,7 @@ func (s *Server) validateSettings(set contract.Settings) error {
 		return badRequest("%v", err)
 	}
 	if set.Detect != nil {
-		if err := set.Detect.Validate(s.models); err != nil {
+		if err := s.models.Check(*set.Detect); err != nil {
 			return badRequest("detect: %v", err)
 		}
 	}

@@ -3,11 +3,13 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
@@ -86,11 +88,12 @@ func (s *Server) getFrame(c echo.Context) error {
 	// written as soon as the chunk is stored, before detection.
 	var seq *int
 	var key *string
-	err = s.db.QueryRow(ctx, `SELECT k.seq, k.object_key FROM captures c
-  LEFT JOIN LATERAL (SELECT seq, object_key FROM chunks
+	var expired *time.Time
+	err = s.db.QueryRow(ctx, `SELECT k.seq, k.object_key, k.expired_at FROM captures c
+  LEFT JOIN LATERAL (SELECT seq, object_key, expired_at FROM chunks
                      WHERE capture_id = c.id AND first_frame <= $2
                      ORDER BY first_frame DESC LIMIT 1) k ON true
-  WHERE c.id = $1`, id, index).Scan(&seq, &key)
+  WHERE c.id = $1`, id, index).Scan(&seq, &key, &expired)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return notFound("capture %q not found", id)
@@ -98,6 +101,10 @@ func (s *Server) getFrame(c echo.Context) error {
 		return dbError("finding the chunk of frame "+rawIndex+" of capture "+id, err)
 	case seq == nil:
 		return notFound("frame %d of capture %q is not stored (not captured yet, or before the first stored frame)", index, id)
+	case expired != nil:
+		// Its detections stay; the image went with the retention policy.
+		return &apiError{Status: http.StatusGone, Msg: fmt.Sprintf("frame %d of capture %q expired on %s under the retention policy",
+			index, id, expired.UTC().Format(time.RFC3339))}
 	}
 
 	sctx, cancel := context.WithTimeout(ctx, s.storeTimeout)

@@ -57,13 +57,18 @@ func (s *Server) createSchedule(c echo.Context) error {
 	if err := spec.Validate(); err != nil {
 		return badRequest("%v", err)
 	}
+	if spec.Capture.Detect != nil {
+		if err := s.models.Check(*spec.Capture.Detect); err != nil {
+			return badRequest("capture.detect: %v", err)
+		}
+	}
 	ctx := c.Request().Context()
 	if _, err := s.loadStream(ctx, spec.StreamID); err != nil {
 		return err
 	}
 	tctx, cancel := context.WithTimeout(ctx, s.rpcTimeout)
 	defer cancel()
-	spec, err := schedule.Create(tctx, s.temporal, schedule.Queues{Main: s.taskQueue, Detect: s.detectTaskQueue}, spec)
+	spec, err := schedule.Create(tctx, s.temporal, schedule.Queues{Main: s.taskQueue, Detect: s.detectTaskQueue, GPUDetect: s.gpuDetectQueue}, spec)
 	if err != nil {
 		return scheduleError("creating", spec.ID, err)
 	}

@@ -6,31 +6,30 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/labstack/echo/v4"
-	"github.com/sightline-video/sightline/internal/detector"
 
+	"github.com/sightline-video/sightline/internal/contract"
+	"github.com/sightline-video/sightline/internal/detector"
 	"github.com/sightline-video/sightline/internal/source"
 )
 
-// streamIDPattern matches the CHECK constraint on streams.id.
-var streamIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-
 // Stream is a registered video source.
 type Stream struct {
-	ID          string          `json:"id"`
-	Name        string          `json:"name"`
-	Source      string          `json:"source"`
-	Metadata    json.RawMessage `json:"metadata"`
-	Detect      detector.Config `json:"detect"`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
-	LastCapture *CaptureSummary `json:"last_capture,omitempty"`
+	ID       string          `json:"id"`
+	Name     string          `json:"name"`
+	Source   string          `json:"source"`
+	Metadata json.RawMessage `json:"metadata"`
+	Detect   detector.Config `json:"detect"`
+	// Retention overrides the global retention policy for this stream.
+	Retention   contract.StreamRetention `json:"retention"`
+	CreatedAt   time.Time                `json:"created_at"`
+	UpdatedAt   time.Time                `json:"updated_at"`
+	LastCapture *CaptureSummary          `json:"last_capture,omitempty"`
 }
 
 // CaptureSummary is the newest capture of a stream.
@@ -44,7 +43,7 @@ type CaptureSummary struct {
 
 // streamSelect lists streams with their newest capture, if any.
 const streamSelect = `
-SELECT s.id, s.name, s.source, s.metadata, s.detect, s.created_at, s.updated_at,
+SELECT s.id, s.name, s.source, s.metadata, s.detect, s.retain_chunks_days, s.retain_rows_days, s.created_at, s.updated_at,
        c.id, c.status, c.started_at, c.finished_at, c.frames_captured
 FROM streams s
 LEFT JOIN LATERAL (
@@ -63,7 +62,7 @@ func scanStream(row pgx.Row) (Stream, error) {
 		finished *time.Time
 		frames   *int
 	)
-	if err := row.Scan(&st.ID, &st.Name, &st.Source, &meta, &st.Detect, &st.CreatedAt, &st.UpdatedAt,
+	if err := row.Scan(&st.ID, &st.Name, &st.Source, &meta, &st.Detect, &st.Retention.ChunksDays, &st.Retention.RowsDays, &st.CreatedAt, &st.UpdatedAt,
 		&capID, &capState, &started, &finished, &frames); err != nil {
 		return st, err
 	}
@@ -97,7 +96,7 @@ func (s *Server) listStreams(c echo.Context) error {
 
 // loadStream returns the stream or a 404 error.
 func (s *Server) loadStream(ctx context.Context, id string) (Stream, error) {
-	if !streamIDPattern.MatchString(id) {
+	if contract.ValidateStreamID(id) != nil {
 		// No stream can have such an id; answering 404 spares a query.
 		return Stream{}, notFound("stream %q not found", id)
 	}
@@ -127,14 +126,20 @@ type StreamRequest struct {
 	Metadata json.RawMessage `json:"metadata"` // any JSON object; default {}
 	// Detect is the model and class filter its captures use by default.
 	Detect detector.Config `json:"detect"`
+	// Retention overrides the global retention policy: {"chunks_days": 1,
+	// "rows_days": 30}; a missing or null field keeps the global default.
+	Retention contract.StreamRetention `json:"retention"`
 }
 
 func (r *StreamRequest) validate() error {
 	if r.ID == "" {
 		return badRequest("id is required")
 	}
-	if !streamIDPattern.MatchString(r.ID) {
+	if contract.ValidateStreamID(r.ID) != nil {
 		return badRequest("invalid id %q: use 1 to 63 lower-case letters, digits, '_' or '-', starting with a letter or digit", r.ID)
+	}
+	if err := r.Retention.Validate(); err != nil {
+		return badRequest("%v", err)
 	}
 	r.Source = strings.TrimSpace(r.Source)
 	if r.Source == "" {
@@ -163,7 +168,7 @@ func (s *Server) putStream(c echo.Context) error {
 	if err := req.validate(); err != nil {
 		return err
 	}
-	if err := req.Detect.Validate(s.models); err != nil {
+	if err := s.models.Check(req.Detect); err != nil {
 		return badRequest("detect: %v", err)
 	}
 	ctx := c.Request().Context()
@@ -173,11 +178,14 @@ func (s *Server) putStream(c echo.Context) error {
 	// xmax is 0 only on a row this statement inserted, which tells create from update.
 	var inserted bool
 	err := s.db.QueryRow(ctx, `
-INSERT INTO streams (id, name, source, metadata, detect) VALUES ($1, $2, $3, $4::jsonb, $5)
+INSERT INTO streams (id, name, source, metadata, detect, retain_chunks_days, retain_rows_days)
+VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)
 ON CONFLICT (id) DO UPDATE
 SET name = EXCLUDED.name, source = EXCLUDED.source, metadata = EXCLUDED.metadata,
-    detect = EXCLUDED.detect, updated_at = now()
-RETURNING xmax = 0`, req.ID, req.Name, req.Source, string(req.Metadata), req.Detect).Scan(&inserted)
+    detect = EXCLUDED.detect, retain_chunks_days = EXCLUDED.retain_chunks_days,
+    retain_rows_days = EXCLUDED.retain_rows_days, updated_at = now()
+RETURNING xmax = 0`, req.ID, req.Name, req.Source, string(req.Metadata), req.Detect,
+		req.Retention.ChunksDays, req.Retention.RowsDays).Scan(&inserted)
 	if err != nil {
 		return dbError("saving stream "+req.ID, err)
 	}

@@ -135,8 +135,8 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 			lastBeat = time.Now()
 		}
 	}
-	// canceled stores the frames read so far before the activity gives up, so
-	// a canceled capture keeps everything it read.
+	// canceled returns err, first storing the frames read so far when the
+	// activity was canceled, so a canceled capture keeps everything it read.
 	canceled := func(err error) (CaptureProgress, error) {
 		if ctx.Err() != nil && len(pending) > 0 {
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -202,7 +202,7 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 		buf.Close()
 		if len(pending) == in.ChunkFrames {
 			if err := a.flushChunk(ctx, in, &prog, pending, next, sampler); err != nil {
-				return prog, err
+				return canceled(err)
 			}
 			pending = pending[:0]
 			lastBeat = time.Now()
@@ -210,7 +210,7 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 	}
 	if len(pending) > 0 {
 		if err := a.flushChunk(ctx, in, &prog, pending, next, sampler); err != nil {
-			return prog, err
+			return canceled(err)
 		}
 	}
 	prog.Done = true

@@ -44,7 +44,7 @@ func parseFrameQuery(c echo.Context) (frameQuery, error) {
 	}
 	if raw := c.QueryParam("min_score"); raw != "" {
 		v, err := strconv.ParseFloat(raw, 32)
-		if err != nil || v < 0 || v > 1 {
+		if err != nil || !(v >= 0 && v <= 1) { // NaN too
 			return q, badRequest("invalid min_score %q: must be a number from 0 to 1", raw)
 		}
 		q.minScore = float32(v)

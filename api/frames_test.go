@@ -280,8 +280,9 @@ func TestFrameErrors(t *testing.T) {
 		{base + "2?annotated=maybe", 400, `invalid annotated "maybe"`},
 		{base + "2?annotated=true&min_score=1.5", 400, "invalid min_score"},
 		{base + "2?annotated=true&min_score=x", 400, "invalid min_score"},
+		{base + "2?annotated=true&min_score=NaN", 400, "invalid min_score"},
 		{base + "2?annotated=true&classes=,", 400, "invalid classes"},
-		{"/api/v1/captures/" + strings.Repeat("x", 300) + "/frames/0", 400, "invalid capture id"},
+		{"/api/v1/captures/" + strings.Repeat("x", 300) + "/frames/0", 404, "not found"},
 		{"/api/v1/captures/no-such-capture/frames/0", 404, `capture "no-such-capture" not found`},
 		{base + "3", 404, "frame 3 of capture"}, // between two samples
 		{base + "7?annotated=true", 404, "not stored"},

@@ -147,9 +147,9 @@ func TestCaptureLifecycle(t *testing.T) {
 	c := start(`{"chunk_frames": 10, "every_ms": 0}`)
 	api.waitCapture(c, func(st captureStatus) bool { return st.ChunksWritten >= 3 })
 	api.must(http.StatusAccepted, http.MethodPost, "/api/v1/captures/"+c+"/cancel", "", nil)
-	st := api.waitCapture(c, func(st captureStatus) bool { return st.Status != "running" && st.Status != "pending" })
-	if st.Status != "canceled" || st.Workflow == nil || st.Workflow.Status != "CANCELED" {
-		t.Fatalf("canceled capture: %+v", st)
+	st := api.waitCapture(c, func(st captureStatus) bool { return st.Workflow != nil && st.Workflow.Status != "RUNNING" })
+	if st.Status != "canceled" || st.Workflow.Status != "CANCELED" {
+		t.Fatalf("canceled capture: %+v, workflow %+v", st, *st.Workflow)
 	}
 	if st.FramesCaptured == 0 || st.FramesCaptured >= 795 || st.FramesAnalysed != st.FramesCaptured ||
 		st.ChunksDetected != st.ChunksWritten {

@@ -90,6 +90,12 @@ func (p Policy) CheckURL(ctx context.Context, rawURL string, dns HostResolver) e
 		dns = net.DefaultResolver
 	}
 	addrs, err := dns.LookupIPAddr(ctx, host)
+	if (err != nil || len(addrs) == 0) && p.AllowPrivate {
+		// A trusted deployment may name a camera that is offline now; a
+		// name that resolves to nothing reaches nothing, and opening the
+		// source checks again.
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("resolve host %s: %v: %w", host, err, ErrUnavailable)
 	}

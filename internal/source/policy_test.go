@@ -138,8 +138,9 @@ func TestPolicyDNSFailureAndContext(t *testing.T) {
 		t.Fatalf("cancelled context: %v", err)
 	}
 	// Literal addresses need no lookup under any policy; names are looked
-	// up even when private addresses are allowed, for the link-local check,
-	// and a failed lookup refuses them there too.
+	// up even when private addresses are allowed, for the link-local check;
+	// there a name that does not resolve passes (a camera may be offline),
+	// since it reaches nothing and opening checks again.
 	dns.asked = nil
 	_ = Policy{}.Check(context.Background(), mustParse(t, "http://10.0.0.1/a.mp4"), dns)
 	_ = Unrestricted.Check(context.Background(), mustParse(t, "http://10.0.0.1/a.mp4"), dns)
@@ -148,8 +149,8 @@ func TestPolicyDNSFailureAndContext(t *testing.T) {
 		t.Fatalf("resolver asked for %v, want no lookups for literal addresses", dns.asked)
 	}
 	err = Unrestricted.Check(context.Background(), spec, dns)
-	if !errors.Is(err, ErrUnavailable) || len(dns.asked) != 1 {
-		t.Fatalf("unknown host under Unrestricted: %v after lookups %v, want one lookup and ErrUnavailable", err, dns.asked)
+	if err != nil || len(dns.asked) != 1 {
+		t.Fatalf("unknown host under Unrestricted: %v after lookups %v, want one lookup and no error", err, dns.asked)
 	}
 }
 

@@ -7,7 +7,7 @@ DATA := .data
 PID := $(DATA)/run/sightline.pid
 export SIGHTLINE_API_ADDR ?= 127.0.0.1:8080
 
-.PHONY: all deps build up down status demo test test-unit bench lint clean dev-start dev-stop sample
+.PHONY: all deps build up down status demo test test-unit bench fuzz lint clean dev-start dev-stop sample
 
 all: build
 
@@ -59,6 +59,20 @@ bench: services ## benchmarks: detection engine vs its limit and a Python loop, 
 	@grep '^detect-bench:' .data/detect-bench.log
 	set -o pipefail; $(GO) test -run '^$$' -bench Rollup -benchtime 1x -timeout 20m ./dbt_like/ | tee .data/rollup-bench.log
 	@grep '^rollup-bench:' .data/rollup-bench.log
+
+FUZZTIME ?= 30s
+
+fuzz: services ## run every fuzz target for FUZZTIME each (a duration, or Nx for N executions); FuzzAPIParams needs the services
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -parallel 1 ./internal/source
+	$(GO) test -run '^$$' -fuzz '^FuzzPolicy$$' -fuzztime $(FUZZTIME) -parallel 1 ./internal/source
+	$(GO) test -run '^$$' -fuzz '^FuzzSpec$$' -fuzztime $(FUZZTIME) -parallel 1 ./internal/detector
+	$(GO) test -run '^$$' -fuzz '^FuzzConfig$$' -fuzztime $(FUZZTIME) -parallel 1 ./internal/detector
+	$(GO) test -run '^$$' -fuzz '^FuzzFilter$$' -fuzztime $(FUZZTIME) -parallel 1 ./internal/detector
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -parallel 1 ./internal/chunk
+	$(GO) test -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME) -parallel 1 ./internal/chunk
+	$(GO) test -run '^$$' -fuzz '^FuzzTemplate$$' -fuzztime $(FUZZTIME) -parallel 1 ./dbt_like
+	$(GO) test -run '^$$' -fuzz '^FuzzParseVars$$' -fuzztime $(FUZZTIME) -parallel 1 ./dbt_like
+	$(GO) test -run '^$$' -fuzz '^FuzzAPIParams$$' -fuzztime $(FUZZTIME) -parallel 1 ./api
 
 lint:
 	$(GO) vet ./...

@@ -56,7 +56,7 @@ func TestSchedulesRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := schedule.Spec{ID: id, StreamID: stream, Every: "1h", Offset: "5m", Note: "hourly",
-		Capture: contract.Settings{EveryMS: 1000, DurationSeconds: 60, ChunkFrames: 50, DetectConcurrency: 4}}
+		Capture: contract.Settings{EveryMS: 1000, DurationSeconds: 60, ChunkFrames: 50, DetectConcurrency: 4, DetectTaskQueue: e.taskQueue + "-detect"}}
 	if created.Spec != want || created.TaskQueue != e.taskQueue || created.DetectTaskQueue != e.taskQueue+"-detect" ||
 		created.Overlap != "SKIP" || created.CatchupWindow != "5m" || len(created.NextActionTimes) != 5 {
 		t.Errorf("created = %+v, want spec %+v on queue %s", created, want, e.taskQueue)

@@ -44,7 +44,7 @@ type Config struct {
 	// to false when the API is exposed to people who should not make the
 	// workers read local files or reach private hosts.
 	AllowFileSources    bool // SIGHTLINE_ALLOW_FILE_SOURCES: local files and webcams
-	AllowPrivateSources bool // SIGHTLINE_ALLOW_PRIVATE_SOURCES: loopback, private and link-local hosts
+	AllowPrivateSources bool // SIGHTLINE_ALLOW_PRIVATE_SOURCES: loopback and private hosts (link-local and metadata addresses never)
 
 	LogLevel slog.Level // SIGHTLINE_LOG_LEVEL: debug, info (default), warn or error
 

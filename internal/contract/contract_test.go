@@ -3,6 +3,7 @@ package contract
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"reflect"
 	"slices"
 	"sort"
@@ -141,5 +142,19 @@ func TestStreamWindowSettings(t *testing.T) {
 	}
 	if err := (StreamInput{StreamID: "Bad ID"}).Validate(); err == nil {
 		t.Error("bad stream id accepted")
+	}
+}
+
+func TestSettingsRefuseNaNScores(t *testing.T) {
+	nan := float32(math.NaN())
+	s := full()
+	s.Detect.Filter.MinScore = nan
+	if err := s.Validate(); err == nil {
+		t.Error("NaN min_score accepted")
+	}
+	s = full()
+	s.Detect.Filter.ClassMinScore = map[string]float32{"car": nan}
+	if err := s.Validate(); err == nil {
+		t.Error("NaN class_min_score accepted")
 	}
 }

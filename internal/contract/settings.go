@@ -82,11 +82,11 @@ func (s Settings) Validate() error {
 	}
 	if s.Detect != nil && s.Detect.Filter != nil {
 		f := s.Detect.Filter
-		if f.MinScore < 0 || f.MinScore >= 1 {
+		if !(f.MinScore >= 0 && f.MinScore < 1) { // NaN too
 			return invalid("detect.filter.min_score", "%v is out of range [0, 1)", f.MinScore)
 		}
 		for c, v := range f.ClassMinScore {
-			if v <= 0 || v >= 1 {
+			if !(v > 0 && v < 1) {
 				return invalid("detect.filter.class_min_score", "%q: %v is out of range (0, 1)", c, v)
 			}
 		}

@@ -35,14 +35,14 @@ func (f Filter) Validate(classes []string) error {
 			return fmt.Errorf("filter: unknown class %q", c)
 		}
 	}
-	if f.MinScore < 0 || f.MinScore >= 1 {
+	if !(f.MinScore >= 0 && f.MinScore < 1) { // NaN too
 		return fmt.Errorf("filter: min_score %v out of range [0,1)", f.MinScore)
 	}
 	for c, v := range f.ClassMinScore {
 		if !known[c] {
 			return fmt.Errorf("filter: unknown class %q in class_min_score", c)
 		}
-		if v <= 0 || v >= 1 {
+		if !(v > 0 && v < 1) {
 			return fmt.Errorf("filter: class_min_score[%q] = %v out of range (0,1)", c, v)
 		}
 	}

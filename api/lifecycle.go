@@ -79,6 +79,10 @@ func (s *Server) deleteStream(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Refuse before touching the schedules, so a refused delete changes nothing.
+	if err := purge.CheckIdle(ctx, s.db, st.ID); err != nil {
+		return purgeError("stream "+st.ID, err)
+	}
 	var out Deleted
 	tctx, cancel := context.WithTimeout(ctx, s.rpcTimeout)
 	defer cancel()

@@ -93,6 +93,23 @@ func remove(ctx context.Context, db *pgxpool.Pool, store *objstore.Store, stream
 	return r, nil
 }
 
+// CheckIdle returns ErrRunning, naming them, if captures of the stream
+// are running.
+func CheckIdle(ctx context.Context, db *pgxpool.Pool, streamID string) error {
+	var running []string
+	rows, err := db.Query(ctx, `SELECT id FROM captures WHERE stream_id = $1 AND status = 'running' ORDER BY id`, streamID)
+	if err == nil {
+		running, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil {
+		return fmt.Errorf("list running captures of stream %q: %w", streamID, err)
+	}
+	if len(running) > 0 {
+		return fmt.Errorf("stream %q: %w: %v", streamID, ErrRunning, running)
+	}
+	return nil
+}
+
 // Stream removes a stream with all its captures, none of which may be
 // running. Its schedules are the caller's (they live in Temporal).
 func Stream(ctx context.Context, db *pgxpool.Pool, store *objstore.Store, id string) (Removed, error) {
@@ -104,18 +121,10 @@ func Stream(ctx context.Context, db *pgxpool.Pool, store *objstore.Store, id str
 	if !exists {
 		return total, fmt.Errorf("stream %q: %w", id, ErrNotFound)
 	}
-	var running []string
-	rows, err := db.Query(ctx, `SELECT id FROM captures WHERE stream_id = $1 AND status = 'running' ORDER BY id`, id)
-	if err == nil {
-		running, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err := CheckIdle(ctx, db, id); err != nil {
+		return total, err
 	}
-	if err != nil {
-		return total, fmt.Errorf("list running captures of stream %q: %w", id, err)
-	}
-	if len(running) > 0 {
-		return total, fmt.Errorf("stream %q: %w: %v", id, ErrRunning, running)
-	}
-	rows, err = db.Query(ctx, `SELECT id FROM captures WHERE stream_id = $1 ORDER BY id`, id)
+	rows, err := db.Query(ctx, `SELECT id FROM captures WHERE stream_id = $1 ORDER BY id`, id)
 	var ids []string
 	if err == nil {
 		ids, err = pgx.CollectRows(rows, pgx.RowTo[string])

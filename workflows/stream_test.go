@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"errors"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/mock"
@@ -9,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/sightline-video/sightline/internal/contract"
+	"github.com/sightline-video/sightline/internal/detectconf"
 )
 
 func TestStreamWorkflowContinuesAsNewAfterItsWindows(t *testing.T) {
@@ -67,5 +70,32 @@ func TestStreamWorkflowGivesUpAfterRepeatedFailures(t *testing.T) {
 	err := env.GetWorkflowError()
 	if err == nil || calls != MaxConsecutiveFailures {
 		t.Fatalf("error %v after %d windows, want failure after %d", err, calls, MaxConsecutiveFailures)
+	}
+}
+
+// Each window gets the stream's settings, detection included, with the
+// window's length as its duration.
+func TestStreamWorkflowPassesItsSettingsToEachWindow(t *testing.T) {
+	env := newEnv()
+	set := contract.Settings{EveryMS: 1000, MaxFrames: 10, GPU: true, SkipRollup: true,
+		Detect: &detectconf.Config{Model: "picodet_s_416_coco", Filter: &detectconf.Filter{Classes: []string{"car"}}}}
+	var got []contract.Settings
+	env.OnWorkflow(CaptureWorkflow, mock.Anything, mock.Anything).Return(func(ctx workflow.Context, in contract.CaptureInput) (contract.CaptureResult, error) {
+		got = append(got, in.Settings)
+		return contract.CaptureResult{}, nil
+	})
+	env.ExecuteWorkflow(StreamWorkflow, contract.StreamInput{StreamID: "lobby", Settings: set, MaxWindows: 2})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	want := set
+	want.DurationSeconds = contract.DefaultWindowSeconds
+	if len(got) != 2 || !reflect.DeepEqual(got[0], want) || !reflect.DeepEqual(got[1], want) {
+		t.Fatalf("windows got %+v, want %+v", got, want)
+	}
+	env = newEnv()
+	env.ExecuteWorkflow(StreamWorkflow, contract.StreamInput{StreamID: "lobby", Settings: contract.Settings{ChunkFrames: -1}})
+	if err := env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "chunk_frames") {
+		t.Fatalf("bad settings: %v", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	dbtlike "github.com/sightline-video/sightline/dbt_like"
+	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/detector"
 	"github.com/sightline-video/sightline/internal/objstore"
 	"github.com/sightline-video/sightline/internal/source"
@@ -45,16 +46,14 @@ func (a *Activities) log() *slog.Logger {
 	return slog.Default()
 }
 
-// BeginCaptureInput names the capture to record.
+// BeginCaptureInput names the capture to record, with its settings.
 type BeginCaptureInput struct {
-	CaptureID   string    `json:"capture_id"`
-	StreamID    string    `json:"stream_id"`
-	Source      string    `json:"source"` // empty: the stream's registered source
-	EveryMS     int       `json:"every_ms"`
-	ChunkFrames int       `json:"chunk_frames"`
-	StartedAt   time.Time `json:"started_at"`
-	// Detect overrides the stream's detection settings when not nil.
-	Detect *detector.Config `json:"detect,omitempty"`
+	CaptureID string    `json:"capture_id"`
+	StreamID  string    `json:"stream_id"`
+	Source    string    `json:"source"` // empty: the stream's registered source
+	StartedAt time.Time `json:"started_at"`
+	// Settings' Detect, when not nil, overrides the stream's detection settings.
+	contract.Settings
 }
 
 // BeginCaptureResult tells the workflow which source to read and how to

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	dbtlike "github.com/sightline-video/sightline/dbt_like"
 	"github.com/sightline-video/sightline/internal/chunk"
+	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/detector"
 	"github.com/sightline-video/sightline/internal/testenv"
 	"github.com/sightline-video/sightline/internal/video"
@@ -44,8 +46,7 @@ func (a *Activities) begin(t *testing.T, id, source string) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(a.BeginCapture)
-	_, err := env.ExecuteActivity(a.BeginCapture, BeginCaptureInput{CaptureID: id, StreamID: "plaza",
-		Source: source, ChunkFrames: 10, StartedAt: started})
+	_, err := env.ExecuteActivity(a.BeginCapture, BeginCaptureInput{CaptureID: id, StreamID: "plaza", Source: source, StartedAt: started, Settings: contract.Settings{ChunkFrames: 10}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,11 +73,11 @@ func TestBeginCaptureRegistersOrRequiresTheStream(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(a.BeginCapture)
-	_, err := env.ExecuteActivity(a.BeginCapture, BeginCaptureInput{CaptureID: "c0", StreamID: "nowhere", ChunkFrames: 10, StartedAt: started})
+	_, err := env.ExecuteActivity(a.BeginCapture, BeginCaptureInput{CaptureID: "c0", StreamID: "nowhere", StartedAt: started, Settings: contract.Settings{ChunkFrames: 10}})
 	if err == nil || !strings.Contains(err.Error(), "unknown stream") || !strings.Contains(err.Error(), "nowhere") {
 		t.Fatalf("unknown stream without source: err = %v", err)
 	}
-	val, err := env.ExecuteActivity(a.BeginCapture, BeginCaptureInput{CaptureID: "c1", StreamID: "plaza", Source: "/v.avi", ChunkFrames: 10, StartedAt: started})
+	val, err := env.ExecuteActivity(a.BeginCapture, BeginCaptureInput{CaptureID: "c1", StreamID: "plaza", Source: "/v.avi", StartedAt: started, Settings: contract.Settings{ChunkFrames: 10}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestBeginCaptureRegistersOrRequiresTheStream(t *testing.T) {
 	}
 	// Without a source the registered one is used; repeating is harmless.
 	for range 2 {
-		val, err = env.ExecuteActivity(a.BeginCapture, BeginCaptureInput{CaptureID: "c2", StreamID: "plaza", ChunkFrames: 10, StartedAt: started})
+		val, err = env.ExecuteActivity(a.BeginCapture, BeginCaptureInput{CaptureID: "c2", StreamID: "plaza", StartedAt: started, Settings: contract.Settings{ChunkFrames: 10}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +107,7 @@ func TestCaptureFramesWritesChunksAndResumesAtTheSameFrame(t *testing.T) {
 	src := testenv.SharedFile(t, "vtest.avi")
 	a.begin(t, "cap", src)
 	// every 500 ms of a 10 fps video: frames 0, 5, 10, ...
-	in := CaptureInput{CaptureID: "cap", StreamID: "plaza", Source: src, EveryMS: 500, ChunkFrames: 4, MaxFrames: 10, StartedAt: started}
+	in := CaptureInput{CaptureID: "cap", StreamID: "plaza", Source: src, StartedAt: started, Settings: contract.Settings{EveryMS: 500, ChunkFrames: 4, MaxFrames: 10}}
 	full, err := capture(t, a, in, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +165,7 @@ func TestCaptureFramesWritesChunksAndResumesAtTheSameFrame(t *testing.T) {
 func TestCaptureFramesRejectsABadSourceForGood(t *testing.T) {
 	a := newActs(t)
 	a.begin(t, "bad", "/nonexistent/video.avi")
-	_, err := capture(t, a, CaptureInput{CaptureID: "bad", StreamID: "plaza", Source: "/nonexistent/video.avi", ChunkFrames: 5, StartedAt: started}, nil)
+	_, err := capture(t, a, CaptureInput{CaptureID: "bad", StreamID: "plaza", Source: "/nonexistent/video.avi", StartedAt: started, Settings: contract.Settings{ChunkFrames: 5}}, nil)
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != "BadSource" || !appErr.NonRetryable() ||
 		!strings.Contains(err.Error(), "/nonexistent/video.avi") {
@@ -176,7 +177,7 @@ func TestDetectChunkIsIdempotentAndRecordsEmptyFrames(t *testing.T) {
 	a := newActs(t)
 	src := testenv.SharedFile(t, "vtest.avi")
 	a.begin(t, "det", src)
-	prog, err := capture(t, a, CaptureInput{CaptureID: "det", StreamID: "plaza", Source: src, ChunkFrames: 6, MaxFrames: 6, StartedAt: started}, nil)
+	prog, err := capture(t, a, CaptureInput{CaptureID: "det", StreamID: "plaza", Source: src, StartedAt: started, Settings: contract.Settings{ChunkFrames: 6, MaxFrames: 6}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +307,7 @@ func TestDetectChunkModelFilterAndBrokenModel(t *testing.T) {
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(a.BeginCapture)
 	env.RegisterActivity(a.DetectChunk)
-	val, err := env.ExecuteActivity(a.BeginCapture, BeginCaptureInput{CaptureID: "pico", StreamID: "plaza", ChunkFrames: 4, StartedAt: started})
+	val, err := env.ExecuteActivity(a.BeginCapture, BeginCaptureInput{CaptureID: "pico", StreamID: "plaza", StartedAt: started, Settings: contract.Settings{ChunkFrames: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +318,7 @@ func TestDetectChunkModelFilterAndBrokenModel(t *testing.T) {
 	if begun.Detect == nil || begun.Detect.Model != "picodet_s_416_coco" || len(begun.Detect.Filter.Classes) != 1 {
 		t.Fatalf("BeginCapture did not pass the stream's settings on: %+v", begun.Detect)
 	}
-	prog, err := capture(t, a, CaptureInput{CaptureID: "pico", StreamID: "plaza", Source: src, ChunkFrames: 4, MaxFrames: 8, StartedAt: started}, nil)
+	prog, err := capture(t, a, CaptureInput{CaptureID: "pico", StreamID: "plaza", Source: src, StartedAt: started, Settings: contract.Settings{ChunkFrames: 4, MaxFrames: 8}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,5 +343,21 @@ func TestDetectChunkModelFilterAndBrokenModel(t *testing.T) {
 		FROM detections WHERE capture_id = 'pico'`).Scan(&persons, &others)
 	if frames != 8 || model != "picodet_s_416_coco" || persons < 8*2 || others != 0 {
 		t.Fatalf("%d frames by %q, %d persons and %d other objects; want 8 frames by picodet, persons only", frames, model, persons, others)
+	}
+}
+
+// An input scheduled before the settings carried duration_seconds still
+// bounds the capture by its duration_ms when retried.
+func TestCaptureInputDuration(t *testing.T) {
+	var in CaptureInput
+	if err := json.Unmarshal([]byte(`{"capture_id":"c","chunk_frames":5,"duration_ms":2500}`), &in); err != nil {
+		t.Fatal(err)
+	}
+	if in.durationMS() != 2500 || in.ChunkFrames != 5 {
+		t.Errorf("legacy input: %+v", in)
+	}
+	in.DurationSeconds = 1.5
+	if in.durationMS() != 1500 {
+		t.Errorf("duration_seconds wins: %d", in.durationMS())
 	}
 }

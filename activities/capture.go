@@ -12,21 +12,32 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline-video/sightline/internal/chunk"
+	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/source"
 	"github.com/sightline-video/sightline/internal/video"
 )
 
-// CaptureInput describes one capture run over a source.
+// CaptureInput describes one capture run over a source: the capture's
+// settings as its workflow resolved them, of which the capture uses the
+// sampling, chunking and limits.
 type CaptureInput struct {
-	CaptureID   string    `json:"capture_id"`
-	StreamID    string    `json:"stream_id"`
-	Source      string    `json:"source"`
-	EveryMS     int       `json:"every_ms"`     // 0: every frame
-	ChunkFrames int       `json:"chunk_frames"` // frames per chunk
-	MaxFrames   int       `json:"max_frames"`   // 0: until the source ends
-	DurationMS  int64     `json:"duration_ms"`  // stop at this much stream time; 0: no limit
+	CaptureID string `json:"capture_id"`
+	StreamID  string `json:"stream_id"`
+	Source    string `json:"source"`
+	contract.Settings
+	// DurationMS is how inputs scheduled before DurationSeconds gave the
+	// limit; a retry of one still honours it.
+	DurationMS  int64     `json:"duration_ms,omitempty"`
 	StartedAt   time.Time `json:"started_at"`
 	JPEGQuality int       `json:"jpeg_quality,omitempty"`
+}
+
+// durationMS is the capture's time limit in ms; 0: none.
+func (in CaptureInput) durationMS() int64 {
+	if in.DurationSeconds > 0 {
+		return int64(in.DurationSeconds * 1000)
+	}
+	return in.DurationMS
 }
 
 // ChunkRef points at a chunk written to the object store.
@@ -68,7 +79,7 @@ const (
 // identical content under the same key), a live source at the live edge.
 //
 // A live source that drops is reopened with backoff until the capture
-// window (StartedAt + DurationMS) ends; each outage is recorded as a gap.
+// window (StartedAt + the duration) ends; each outage is recorded as a gap.
 // Frame times of live sources are the source's content times anchored to the
 // wall clock at each (re)connect, so they stay true across reconnects; those
 // of files are stream times.
@@ -114,8 +125,8 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 	}()
 	live := r == nil || r.Live()
 	deadline := time.Time{}
-	if in.DurationMS > 0 {
-		deadline = in.StartedAt.Add(time.Duration(in.DurationMS) * time.Millisecond)
+	if d := in.durationMS(); d > 0 {
+		deadline = in.StartedAt.Add(time.Duration(d) * time.Millisecond)
 	}
 
 	// The working sampler runs ahead of prog.Sampler, which only moves when a
@@ -188,7 +199,7 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 			lastPTS = pts
 		}
 		beat()
-		if !live && in.DurationMS > 0 && pts >= in.DurationMS {
+		if d := in.durationMS(); !live && d > 0 && pts >= d {
 			break
 		}
 		if !sampler.Keep(pts) {

@@ -41,8 +41,7 @@ func CaptureWorkflow(ctx workflow.Context, in contract.CaptureInput) (contract.C
 	short := workflow.WithActivityOptions(ctx, shortActivity)
 	var begun activities.BeginCaptureResult
 	err := workflow.ExecuteActivity(short, a.BeginCapture, activities.BeginCaptureInput{
-		CaptureID: res.CaptureID, StreamID: in.StreamID, Source: in.Source, EveryMS: in.EveryMS,
-		ChunkFrames: in.ChunkFrames, StartedAt: startedAt, Detect: in.Detect,
+		CaptureID: res.CaptureID, StreamID: in.StreamID, Source: in.Source, StartedAt: startedAt, Settings: in.Settings,
 	}).Get(ctx, &begun)
 	if err != nil {
 		return res, fmt.Errorf("begin capture: %w", err)
@@ -88,9 +87,7 @@ func CaptureWorkflow(ctx workflow.Context, in contract.CaptureInput) (contract.C
 	})
 	capCtx, cancelCapture := workflow.WithCancel(capCtx)
 	capture := workflow.ExecuteActivity(capCtx, a.CaptureFrames, activities.CaptureInput{
-		CaptureID: res.CaptureID, StreamID: in.StreamID, Source: begun.Source, EveryMS: in.EveryMS,
-		ChunkFrames: in.ChunkFrames, MaxFrames: in.MaxFrames, DurationMS: int64(in.DurationSeconds * 1000),
-		StartedAt: startedAt,
+		CaptureID: res.CaptureID, StreamID: in.StreamID, Source: begun.Source, Settings: in.Settings, StartedAt: startedAt,
 	})
 	// Detection starts on each chunk as soon as the capture signals it, while
 	// capture goes on; the capture's result lists every chunk again, so a

@@ -80,7 +80,7 @@ func (s *Server) getFrame(c echo.Context) error {
 		return err
 	}
 	if s.store == nil {
-		return &apiError{Status: http.StatusServiceUnavailable, Msg: "object store not configured"}
+		return errNoStore
 	}
 
 	// Chunks hold consecutive runs of sampled frames, so the frame can only

@@ -62,6 +62,9 @@ func (s *Server) deleteCapture(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.store == nil {
+		return errNoStore
+	}
 	ctx := c.Request().Context()
 	removed, err := purge.Capture(ctx, s.db, s.store, id)
 	if err != nil {
@@ -74,6 +77,9 @@ func (s *Server) deleteCapture(c echo.Context) error {
 // deleteStream removes a stream, its schedules and all its captures (none
 // may be running), and its rows in the rollups.
 func (s *Server) deleteStream(c echo.Context) error {
+	if s.store == nil {
+		return errNoStore
+	}
 	ctx := c.Request().Context()
 	st, err := s.loadStream(ctx, c.Param("id"))
 	if err != nil {
@@ -145,6 +151,9 @@ func (s *Server) runRetention(c echo.Context) error {
 	}
 	return c.JSON(http.StatusAccepted, RetentionStarted{WorkflowID: run.GetID(), RunID: run.GetRunID(), Policy: s.retention})
 }
+
+// errNoStore answers what needs the object store when the server has none.
+var errNoStore = &apiError{Status: http.StatusServiceUnavailable, Msg: "object store not configured"}
 
 // purgeError maps purge's errors onto statuses.
 func purgeError(what string, err error) error {

@@ -41,7 +41,7 @@ const (
 	useDB       specUses = 1 << iota // dbError: 500, or 503 when PostgreSQL is unreachable
 	useTemporal                      // temporalError: 502, or 503 when Temporal is unreachable
 	useStore                         // storeError: 502, or 503 when MinIO is unreachable
-	usePurge                         // purgeError: 500 for anything but not found and running
+	usePurge                         // purgeError: 500 for anything but not found and running; 503 without an object store
 )
 
 // specOp is what the handler of one operation takes and answers.
@@ -138,7 +138,7 @@ func wantStatuses(method, path string, op specOp) []int {
 		set[http.StatusBadGateway], set[http.StatusServiceUnavailable] = true, true
 	}
 	if op.uses&usePurge != 0 {
-		set[http.StatusInternalServerError] = true
+		set[http.StatusInternalServerError], set[http.StatusServiceUnavailable] = true, true
 	}
 	for _, s := range op.extra {
 		set[s] = true
@@ -892,7 +892,7 @@ func TestOpenAPILiveAuthAndOutages(t *testing.T) {
 	l.send(dh, "GET", "/api/v1/schedules", "", "", http.StatusServiceUnavailable)
 	l.send(dh, "POST", "/api/v1/retention/run", "", "", http.StatusServiceUnavailable)
 	l.send(dh, "POST", "/api/v1/captures/capture-x-1/cancel", "", "", http.StatusServiceUnavailable)
-	l.send(dh, "DELETE", "/api/v1/captures/capture-x-1", "", "", http.StatusInternalServerError)
+	l.send(dh, "DELETE", "/api/v1/captures/capture-x-1", "", "", http.StatusServiceUnavailable) // no object store
 	l.send(dh, "GET", "/healthz", "", "", http.StatusServiceUnavailable)
 }
 

@@ -118,8 +118,8 @@ func (s *Server) deleteStream(c echo.Context) error {
 func (s *Server) afterDelete(c echo.Context, out Deleted) error {
 	tctx, cancel := context.WithTimeout(c.Request().Context(), s.rpcTimeout)
 	defer cancel()
-	run, err := s.temporal.ExecuteWorkflow(tctx, client.StartWorkflowOptions{TaskQueue: s.taskQueue},
-		contract.RollupWorkflow, contract.RollupInput{FullRefresh: true})
+	run, err := s.temporal.ExecuteWorkflow(tctx, client.StartWorkflowOptions{TaskQueue: s.taskQueue,
+		RetryPolicy: contract.RollupRetry}, contract.RollupWorkflow, contract.RollupInput{FullRefresh: true})
 	if err != nil {
 		// The rows are gone either way; the next rollup catches up.
 		s.log.Warn("starting the rollup after a delete failed", "error", err)

@@ -134,11 +134,12 @@ func TestCaptureLifecycle(t *testing.T) {
 		return started.CaptureID
 	}
 	completed := func(st captureStatus) bool { return st.Status == "completed" || st.Status == "failed" }
+	// One after the other: their rollups would otherwise race (each retries).
 	a := start(`{"max_frames": 60, "chunk_frames": 15}`)
-	b := start(`{"max_frames": 45, "chunk_frames": 15}`)
 	if st := api.waitCapture(a, completed); st.Status != "completed" || st.FramesAnalysed != 60 {
 		t.Fatalf("capture a: %+v", st)
 	}
+	b := start(`{"max_frames": 45, "chunk_frames": 15}`)
 	if st := api.waitCapture(b, completed); st.Status != "completed" || st.FramesAnalysed != 45 {
 		t.Fatalf("capture b: %+v", st)
 	}

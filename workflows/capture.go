@@ -160,7 +160,7 @@ func rollup(ctx workflow.Context) error {
 	// A child workflow, so each model shows in the Temporal UI. Its id is the
 	// SDK's default (from the run id): one derived from the workflow id would
 	// not match when a replayer renames the run.
-	rollCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{})
+	rollCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{RetryPolicy: contract.RollupRetry})
 	return workflow.ExecuteChildWorkflow(rollCtx, RollupWorkflow, contract.RollupInput{}).Get(ctx, nil)
 }
 

@@ -30,7 +30,7 @@ func RetentionWorkflow(ctx workflow.Context, in contract.Retention) (contract.Re
 	}
 	if res.CapturesDeleted > 0 {
 		// Incremental models only see new rows: removed ones need a full build.
-		rctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{})
+		rctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{RetryPolicy: contract.RollupRetry})
 		if err := workflow.ExecuteChildWorkflow(rctx, RollupWorkflow, contract.RollupInput{FullRefresh: true}).Get(ctx, nil); err != nil {
 			return res, fmt.Errorf("rollup after retention: %w", err)
 		}

@@ -13,7 +13,7 @@ import (
 
 	"gocv.io/x/gocv"
 
-	testmedia "github.com/sightline-video/sightline/internal/testdata"
+	testmedia "github.com/sightline-video/sightline/internal/testmedia"
 )
 
 // testdata is the path of a test medium, found or fetched by the shared

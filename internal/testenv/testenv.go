@@ -22,7 +22,7 @@ import (
 	"github.com/sightline-video/sightline/internal/config"
 	"github.com/sightline-video/sightline/internal/db"
 	"github.com/sightline-video/sightline/internal/objstore"
-	"github.com/sightline-video/sightline/internal/testdata"
+	"github.com/sightline-video/sightline/internal/testmedia"
 	schema "github.com/sightline-video/sightline/sql"
 )
 
@@ -128,7 +128,7 @@ func Temporal(t testing.TB) client.Client {
 // RepoRoot is the directory holding go.mod.
 func RepoRoot(t testing.TB) string {
 	t.Helper()
-	dir, err := testdata.RepoRoot()
+	dir, err := testmedia.RepoRoot()
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
@@ -141,5 +141,5 @@ func RepoRoot(t testing.TB) string {
 // fetched there when missing.
 func SharedFile(t testing.TB, name string) string {
 	t.Helper()
-	return testdata.Path(t, name)
+	return testmedia.Path(t, name)
 }

@@ -1,8 +1,8 @@
-// Package testdata finds the media tests run on (vtest.avi, messi5.jpg,
+// Package testmedia finds the media tests run on (vtest.avi, messi5.jpg,
 // basketball1.png, from OpenCV's sample data), fetching them into the
 // repository's cache when no copy is at hand, so a fresh clone tests without
 // setup. Missing media fail the test: tests never skip.
-package testdata
+package testmedia
 
 import (
 	"context"

@@ -147,6 +147,8 @@ func New(deps Deps) *Server {
 	v1.POST("/captures/:id/cancel", s.cancelCapture)
 	v1.POST("/retention/run", s.runRetention)
 	v1.GET("/captures/:id/frames/:index", s.getFrame)
+	v1.GET("/captures/:id/frames/:index/detections", s.getFrameDetections)
+	v1.GET("/streams/:id/frames/latest", s.getLatestFrame)
 	v1.GET("/rankings/streams", s.rankStreams)
 	v1.GET("/rankings/streams/overall", s.rankStreamsOverall)
 	v1.GET("/rankings/objects", s.rankObjects)

@@ -85,7 +85,9 @@ var specOps = map[string]specOp{
 	// does not decode.
 	"GET /api/v1/captures/{id}/frames/{index}": {responses: map[int]any{200: nil}, uses: useDB | useStore,
 		extra: []int{http.StatusGone, http.StatusInternalServerError}},
-	"POST /api/v1/retention/run": {body: struct{}{}, responses: map[int]any{202: RetentionStarted{}}, uses: useTemporal},
+	"GET /api/v1/captures/{id}/frames/{index}/detections": {responses: map[int]any{200: AnalysedFrame{}}, uses: useDB},
+	"GET /api/v1/streams/{id}/frames/latest":              {responses: map[int]any{200: AnalysedFrame{}}, uses: useDB},
+	"POST /api/v1/retention/run":                          {body: struct{}{}, responses: map[int]any{202: RetentionStarted{}}, uses: useTemporal},
 
 	"GET /api/v1/rankings/streams":         {responses: map[int]any{200: []StreamRank{}}, uses: useDB},
 	"GET /api/v1/rankings/streams/overall": {responses: map[int]any{200: []StreamOverall{}}, uses: useDB},

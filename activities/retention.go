@@ -58,6 +58,9 @@ func (a *Activities) ApplyRetention(ctx context.Context, in contract.Retention) 
 			break
 		}
 	}
+	if _, err := purge.ExpireEvents(ctx, a.DB, now); err != nil {
+		return res, fmt.Errorf("retention: %w", err)
+	}
 	a.log().Info("retention applied", "chunks_expired", res.ChunksExpired, "captures_deleted", res.CapturesDeleted,
 		"frames_deleted", res.FramesDeleted)
 	return res, nil

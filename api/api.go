@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -70,10 +71,13 @@ type Server struct {
 	detectTaskQueue string
 	store           *objstore.Store
 	retention       contract.Retention
-	token           string
-	readToken       string
-	log             *slog.Logger
-	echo            *echo.Echo
+	// stopping is closed when the server shuts down, ending event streams.
+	stopping  chan struct{}
+	stopOnce  func()
+	token     string
+	readToken string
+	log       *slog.Logger
+	echo      *echo.Echo
 
 	// probeTimeout bounds health checks and the live progress query, so a
 	// capture with no worker polling cannot hang a status request.
@@ -101,6 +105,7 @@ func New(deps Deps) *Server {
 		token:           deps.Token,
 		readToken:       deps.ReadToken,
 		log:             deps.Log,
+		stopping:        make(chan struct{}),
 		probeTimeout:    3 * time.Second,
 		rpcTimeout:      10 * time.Second,
 		storeTimeout:    10 * time.Second,
@@ -146,6 +151,7 @@ func New(deps Deps) *Server {
 	v1.DELETE("/captures/:id", s.deleteCapture)
 	v1.POST("/captures/:id/cancel", s.cancelCapture)
 	v1.POST("/retention/run", s.runRetention)
+	v1.GET("/events", s.streamEvents)
 	v1.GET("/captures/:id/frames/:index", s.getFrame)
 	v1.GET("/captures/:id/frames/:index/detections", s.getFrameDetections)
 	v1.GET("/streams/:id/frames/latest", s.getLatestFrame)
@@ -154,6 +160,7 @@ func New(deps Deps) *Server {
 	v1.GET("/rankings/objects", s.rankObjects)
 	s.scheduleRoutes(v1)
 	s.echo = e
+	s.stopOnce = sync.OnceFunc(func() { close(s.stopping) })
 	return s
 }
 
@@ -173,6 +180,8 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	// Event streams never go idle: end them when shutting down.
+	srv.RegisterOnShutdown(s.stopOnce)
 	s.log.Info("api listening", "addr", ln.Addr().String())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -87,6 +87,7 @@ var specOps = map[string]specOp{
 		extra: []int{http.StatusGone, http.StatusInternalServerError}},
 	"GET /api/v1/captures/{id}/frames/{index}/detections": {responses: map[int]any{200: AnalysedFrame{}}, uses: useDB},
 	"GET /api/v1/streams/{id}/frames/latest":              {responses: map[int]any{200: AnalysedFrame{}}, uses: useDB},
+	"GET /api/v1/events":                                  {responses: map[int]any{200: nil}, uses: useDB},
 	"POST /api/v1/retention/run":                          {body: struct{}{}, responses: map[int]any{202: RetentionStarted{}}, uses: useTemporal},
 
 	"GET /api/v1/rankings/streams":         {responses: map[int]any{200: []StreamRank{}}, uses: useDB},

@@ -209,3 +209,16 @@ ORDER BY c.finished_at, c.id LIMIT $3`, p.RowsDays, now, limit)
 	}
 	return ids, nil
 }
+
+// EventsKept is how long the live events of GET /api/v1/events are kept: a
+// client away longer reloads instead of replaying.
+const EventsKept = 7 * 24 * time.Hour
+
+// ExpireEvents removes events older than EventsKept and returns how many.
+func ExpireEvents(ctx context.Context, db *pgxpool.Pool, now time.Time) (int64, error) {
+	tag, err := db.Exec(ctx, `DELETE FROM events WHERE at < $1`, now.Add(-EventsKept))
+	if err != nil {
+		return 0, fmt.Errorf("expire events: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

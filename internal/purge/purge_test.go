@@ -100,6 +100,17 @@ func TestRetentionFollowsEachStreamsPolicy(t *testing.T) {
 		t.Errorf("another capture's object went: %v", err)
 	}
 
+	// Events (written by triggers as the rows above changed) are kept a week.
+	exec(`UPDATE events SET at = now() - interval '8 days' WHERE capture_id = 'c-keep'`)
+	if n, err := ExpireEvents(ctx, db, time.Now()); err != nil || n == 0 {
+		t.Errorf("ExpireEvents = %d, %v; want c-keep's events", n, err)
+	}
+	var left int
+	_ = db.QueryRow(ctx, `SELECT count(*) FROM events WHERE capture_id = 'c-keep'`).Scan(&left)
+	if left != 0 {
+		t.Errorf("%d old events left", left)
+	}
+
 	// A stream with a running capture stays; without, it goes whole.
 	if _, err := Stream(ctx, db, store, "dflt"); !errors.Is(err, ErrRunning) {
 		t.Errorf("removing a stream with a running capture: %v", err)

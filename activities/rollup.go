@@ -95,3 +95,26 @@ func (a *Activities) RunRollupTest(ctx context.Context, in RunRollupTestInput) (
 	}
 	return res, nil
 }
+
+// RecordRollupInput summarises a finished RollupWorkflow run.
+type RecordRollupInput struct {
+	Models      []string  `json:"models"`
+	Tests       int       `json:"tests"`
+	Warnings    int       `json:"warnings"`
+	FullRefresh bool      `json:"full_refresh"`
+	Watermark   time.Time `json:"watermark"`
+}
+
+// RecordRollup writes the rollup.finished event, so live clients know the
+// counts and rankings changed. A retry may write it twice, which clients
+// tolerate: events are delivered at least once.
+func (a *Activities) RecordRollup(ctx context.Context, in RecordRollupInput) error {
+	if in.Models == nil {
+		in.Models = []string{}
+	}
+	if _, err := a.DB.Exec(ctx, `INSERT INTO events (type, stream_id, capture_id, data)
+		VALUES ('rollup.finished', '', '', $1)`, in); err != nil {
+		return fmt.Errorf("record rollup event: %w", err)
+	}
+	return nil
+}

@@ -17,9 +17,12 @@ import (
 // Event is one pipeline event, as GET /events streams it (see
 // sql/migrations/00006_events.sql for where each type comes from).
 type Event struct {
-	ID        int64           `json:"id"`
-	At        time.Time       `json:"at"`
-	Type      string          `json:"type"` // capture.started, capture.progress, capture.finished, chunk.detected
+	ID int64     `json:"id"`
+	At time.Time `json:"at"`
+	// Type is capture.started, capture.progress, capture.finished,
+	// chunk.detected, or rollup.finished (no stream or capture; sent
+	// whatever the filters, as every view's counts may have changed).
+	Type      string          `json:"type"`
 	StreamID  string          `json:"stream_id"`
 	CaptureID string          `json:"capture_id"`
 	Data      json.RawMessage `json:"data"`
@@ -38,7 +41,8 @@ const eventsBatch = 500
 // streamEvents answers GET /events as Server-Sent Events: each event's id is
 // its database id, so a client that reconnects with Last-Event-ID (or
 // ?last_event_id=) gets exactly what it missed. Without either it starts
-// with new events only. ?stream= and ?capture= filter.
+// with new events only. ?stream= and ?capture= filter (rollup.finished
+// always passes).
 func (s *Server) streamEvents(c echo.Context) error {
 	var streamID, captureID string
 	if v := c.QueryParam("stream"); v != "" {
@@ -128,7 +132,7 @@ func (s *Server) streamEvents(c echo.Context) error {
 // (empty: any).
 func (s *Server) eventsAfter(ctx context.Context, id int64, streamID, captureID string) ([]Event, error) {
 	rows, err := s.db.Query(ctx, `SELECT id, at, type, stream_id, capture_id, data FROM events
-  WHERE id > $1 AND ($2 = '' OR stream_id = $2) AND ($3 = '' OR capture_id = $3)
+  WHERE id > $1 AND (type = 'rollup.finished' OR (($2 = '' OR stream_id = $2) AND ($3 = '' OR capture_id = $3)))
   ORDER BY id LIMIT $4`, id, streamID, captureID, eventsBatch)
 	if err != nil {
 		return nil, err

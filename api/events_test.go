@@ -132,6 +132,11 @@ func TestEventsStreamWhatThePipelineRecords(t *testing.T) {
 		t.Errorf("unfiltered stream saw %v", seen)
 	}
 
+	// A finished rollup reaches every stream, filtered or not.
+	e.exec(`INSERT INTO events (type, stream_id, capture_id, data) VALUES ('rollup.finished', '', '', '{"tests": 3}')`)
+	next(t, again, "rollup.finished")
+	next(t, live, "rollup.finished")
+
 	// Shutting down ends the streams.
 	e.s.stopOnce()
 	select {

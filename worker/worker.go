@@ -48,6 +48,7 @@ func RegisterMain(w worker.Registry, acts *activities.Activities) {
 	w.RegisterActivity(acts.PlanRollup)
 	w.RegisterActivity(acts.BuildRollupModel)
 	w.RegisterActivity(acts.RunRollupTest)
+	w.RegisterActivity(acts.RecordRollup)
 }
 
 // RegisterDetect registers the detection activity.

@@ -139,6 +139,18 @@ func RollupWorkflow(ctx workflow.Context, in contract.RollupInput) (RollupResult
 	if failure != nil {
 		return res, failure
 	}
+	// Runs started before the event existed end here.
+	if workflow.GetVersion(ctx, "rollup-finished-event", workflow.DefaultVersion, 1) >= 1 {
+		ev := activities.RecordRollupInput{Tests: len(res.Tests), Warnings: res.Warnings, FullRefresh: in.FullRefresh,
+			Watermark: res.Watermark}
+		for _, m := range res.Models {
+			ev.Models = append(ev.Models, m.Name)
+		}
+		// Only live clients miss it: the rollup itself succeeded.
+		if err := workflow.ExecuteActivity(short, a.RecordRollup, ev).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("recording the rollup event failed", "error", err)
+		}
+	}
 	return res, nil
 }
 

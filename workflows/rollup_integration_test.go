@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +80,11 @@ func TestRollupWorkflowOnTemporal(t *testing.T) {
 	if len(res.Models) != len(project.Order()) || len(res.Tests) != len(project.Tests()) || res.Warnings != 0 {
 		t.Errorf("first run: %d models, %d tests, %d warnings; want %d, %d, 0", len(res.Models), len(res.Tests),
 			res.Warnings, len(project.Order()), len(project.Tests()))
+	}
+	var events int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE type = 'rollup.finished'
+		AND data->>'tests' = $1`, strconv.Itoa(len(res.Tests))).Scan(&events); err != nil || events != 1 {
+		t.Errorf("rollup.finished events: %d (%v), want 1", events, err)
 	}
 	var top string
 	var avg float64

@@ -36,19 +36,8 @@ func newAuthEnv(t *testing.T, token, read string) *env {
 // doToken sends a request with Authorization: Bearer token (none when
 // token is "") and returns the recorder.
 func doToken(h http.Handler, method, path, body, token string) *httptest.ResponseRecorder {
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req := httptest.NewRequest(method, path, r)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
+	h.ServeHTTP(rec, newRequest(method, path, body, token))
 	return rec
 }
 

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -37,14 +36,9 @@ const analysedFrameSelect = `SELECT capture_id, stream_id, frame_index, ts, pts_
 
 // getFrameDetections answers a frame's detections as JSON.
 func (s *Server) getFrameDetections(c echo.Context) error {
-	id, err := idParam(c, "id", "capture")
+	id, index, err := frameParams(c)
 	if err != nil {
 		return err
-	}
-	rawIndex := c.Param("index")
-	index, err := strconv.Atoi(rawIndex)
-	if err != nil || index < 0 || index > math.MaxInt32 {
-		return badRequest("invalid frame index %q: must be an integer from 0 to %d", rawIndex, math.MaxInt32)
 	}
 	q, err := parseDetectionsQuery(c)
 	if err != nil {

@@ -225,9 +225,7 @@ func decodeJSON(c echo.Context, v any, emptyOK bool) error {
 	if r == nil { // a request built by hand rather than by the server
 		r = http.NoBody
 	}
-	// The cap is limitBody's; this one also covers a handler called
-	// without the middleware.
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response().Writer, r, maxBodyBytes))
+	body, err := io.ReadAll(r) // capped by limitBody
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):

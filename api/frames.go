@@ -26,6 +26,20 @@ import (
 // objects counted.
 const DefaultMinScore = 0.3
 
+// frameParams returns the capture id and frame index of a frame's path.
+func frameParams(c echo.Context) (string, int, error) {
+	id, err := idParam(c, "id", "capture")
+	if err != nil {
+		return "", 0, err
+	}
+	raw := c.Param("index")
+	index, err := strconv.Atoi(raw)
+	if err != nil || index < 0 || index > math.MaxInt32 {
+		return "", 0, badRequest("invalid frame index %q: must be an integer from 0 to %d", raw, math.MaxInt32)
+	}
+	return id, index, nil
+}
+
 // frameQuery is the parsed query of GET /captures/{id}/frames/{index}.
 type frameQuery struct {
 	annotated bool
@@ -66,15 +80,11 @@ func parseFrameQuery(c echo.Context) (frameQuery, error) {
 // with annotated=true, the frame with its detections drawn on it.
 func (s *Server) getFrame(c echo.Context) error {
 	ctx := c.Request().Context()
-	id, err := idParam(c, "id", "capture")
+	id, index, err := frameParams(c)
 	if err != nil {
 		return err
 	}
-	rawIndex := c.Param("index")
-	index, err := strconv.Atoi(rawIndex)
-	if err != nil || index < 0 || index > math.MaxInt32 {
-		return badRequest("invalid frame index %q: must be an integer from 0 to %d", rawIndex, math.MaxInt32)
-	}
+	rawIndex := strconv.Itoa(index)
 	q, err := parseFrameQuery(c)
 	if err != nil {
 		return err

@@ -62,14 +62,8 @@ func (w *testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// do sends a request to the handler; body "" sends none.
-func (e *env) do(method, path, body string) (int, []byte) {
-	e.t.Helper()
-	return do(e.t, e.s.Handler(), method, path, body)
-}
-
-func do(t *testing.T, h http.Handler, method, path, body string) (int, []byte) {
-	t.Helper()
+// newRequest builds a request; body "" sends none, token "" no Authorization.
+func newRequest(method, path, body, token string) *http.Request {
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
@@ -78,8 +72,22 @@ func do(t *testing.T, h http.Handler, method, path, body string) (int, []byte) {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return req
+}
+
+// do sends a request to the handler; body "" sends none.
+func (e *env) do(method, path, body string) (int, []byte) {
+	e.t.Helper()
+	return do(e.t, e.s.Handler(), method, path, body)
+}
+
+func do(t *testing.T, h http.Handler, method, path, body string) (int, []byte) {
+	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
+	h.ServeHTTP(rec, newRequest(method, path, body, ""))
 	if ct := rec.Header().Get("Content-Type"); rec.Body.Len() > 0 && !strings.HasPrefix(ct, "application/json") &&
 		!strings.HasSuffix(path, ".yaml") {
 		t.Errorf("%s %s: Content-Type %q, want JSON", method, path, ct)

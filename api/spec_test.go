@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -615,22 +614,6 @@ func newLiveSpec(t *testing.T) *liveSpec {
 	return &liveSpec{t: t, router: r}
 }
 
-// request builds a request; body "" sends none, token "" no Authorization.
-func specRequest(method, path, body, token string) *http.Request {
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req := httptest.NewRequest(method, path, r)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	return req
-}
-
 // route finds the spec's operation for req.
 func (l *liveSpec) route(req *http.Request) (*routers.Route, map[string]string) {
 	l.t.Helper()
@@ -645,10 +628,10 @@ func (l *liveSpec) route(req *http.Request) (*routers.Route, map[string]string) 
 // and validates the response against the spec. It returns the body.
 func (l *liveSpec) send(h http.Handler, method, path, body, token string, want int) []byte {
 	l.t.Helper()
-	req := specRequest(method, path, body, token)
+	req := newRequest(method, path, body, token)
 	route, params := l.route(req)
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, specRequest(method, path, body, token))
+	h.ServeHTTP(rec, newRequest(method, path, body, token))
 	if want != 0 && rec.Code != want {
 		l.t.Errorf("%s %s: status %d, want %d; body %.300s", method, path, rec.Code, want, rec.Body.Bytes())
 	}
@@ -669,7 +652,7 @@ func (l *liveSpec) send(h http.Handler, method, path, body, token string, want i
 // parameters and body); nil means it does.
 func (l *liveSpec) specAccepts(method, path, body string) error {
 	l.t.Helper()
-	req := specRequest(method, path, body, "")
+	req := newRequest(method, path, body, "")
 	route, params := l.route(req)
 	return openapi3filter.ValidateRequest(context.Background(), &openapi3filter.RequestValidationInput{
 		Request: req, PathParams: params, Route: route,
@@ -917,7 +900,7 @@ func TestOpenAPIBounds(t *testing.T) {
 		t.Helper()
 		specErr := l.specAccepts(method, path, body)
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, specRequest(method, path, body, ""))
+		h.ServeHTTP(rec, newRequest(method, path, body, ""))
 		handlerOK := rec.Code != http.StatusBadRequest
 		switch {
 		case specErr == nil && !handlerOK:

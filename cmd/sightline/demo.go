@@ -31,13 +31,7 @@ func runDemo(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	// The demo makes changes: the write token, or a read token set alone,
-	// which the API then takes for everything.
-	token := cfg.APIToken
-	if token == "" {
-		token = cfg.APIReadToken
-	}
-	c := apiClient{base: strings.TrimRight(*apiURL, "/"), token: token}
+	c := apiClient{base: strings.TrimRight(*apiURL, "/"), token: apiToken(cfg, true)}
 	src, err := filepath.Abs(*video)
 	if err != nil {
 		return err
@@ -121,6 +115,20 @@ func runDemo(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	fmt.Fprintf(stdout, "MinIO console:  http://%s:9001 (bucket %s, user %s)\n",
 		host(cfg.MinIOEndpoint), cfg.MinIOBucket, cfg.MinIOAccessKey)
 	return nil
+}
+
+// apiToken is the bearer token a command sends to make changes (write) or
+// to read. Either token stands in for a missing other: the write token can
+// read, and a read token set alone guards every request.
+func apiToken(cfg config.Config, write bool) string {
+	first, second := cfg.APIReadToken, cfg.APIToken
+	if write {
+		first, second = second, first
+	}
+	if first != "" {
+		return first
+	}
+	return second
 }
 
 // apiClient calls the API; token, when set, is sent as a bearer token.

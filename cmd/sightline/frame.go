@@ -73,12 +73,7 @@ func runFrame(ctx context.Context, cfg config.Config, args []string, stdout io.W
 	what := fmt.Sprintf("frame %d of capture %s", *index, *capture)
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	// A read: the read token when there is one, else the write token.
-	token := cfg.APIReadToken
-	if token == "" {
-		token = cfg.APIToken
-	}
-	body, hdr, err := fetchJPEG(ctx, u, token)
+	body, hdr, err := fetchJPEG(ctx, u, apiToken(cfg, false))
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}

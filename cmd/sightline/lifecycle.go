@@ -36,7 +36,7 @@ func runLifecycle(ctx context.Context, cfg config.Config, cmd string, args []str
 	default:
 		return fmt.Errorf("unexpected arguments %q\n%s", args, lifecycleUsage)
 	}
-	c := apiClient{base: "http://" + cfg.APIAddress, token: cfg.APIToken}
+	c := apiClient{base: "http://" + cfg.APIAddress, token: apiToken(cfg, true)}
 	var out json.RawMessage
 	if err := c.do(ctx, method, path, nil, &out); err != nil {
 		return err

@@ -4,11 +4,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"gocv.io/x/gocv"
 
+	"github.com/sightline-video/sightline/internal/config"
 	"github.com/sightline-video/sightline/internal/models"
 )
 
@@ -291,5 +293,14 @@ func TestModelsKeepServing(t *testing.T) {
 func closeMats(ms []gocv.Mat) {
 	for _, m := range ms {
 		m.Close()
+	}
+}
+
+// config checks SIGHTLINE_MODEL_LAYOUT against its own list, as it links no
+// vision code: the list must be the layouts decoded here.
+func TestConfigKnowsEveryLayout(t *testing.T) {
+	want := []string{string(LayoutYOLOX), string(LayoutYOLOv5), string(LayoutYOLOv8), string(LayoutPicoDet)}
+	if !slices.Equal(config.ModelLayouts, want) {
+		t.Errorf("config.ModelLayouts = %v, want %v", config.ModelLayouts, want)
 	}
 }

@@ -39,11 +39,11 @@ func Path(t testing.TB, name string) string {
 	t.Helper()
 	l, err := fromEnv()
 	if err != nil {
-		t.Fatalf("testdata: %v", err)
+		t.Fatalf("testmedia: %v", err)
 	}
 	p, err := l.find(name)
 	if err != nil {
-		t.Fatalf("testdata: %v", err)
+		t.Fatalf("testmedia: %v", err)
 	}
 	return p
 }

@@ -7,14 +7,27 @@ DATA := .data
 PID := $(DATA)/run/sightline.pid
 export SIGHTLINE_API_ADDR ?= 127.0.0.1:8080
 
-.PHONY: all deps build up down status demo test test-unit bench fuzz lint clean dev-start dev-stop sample
+.PHONY: all deps web build up down status demo test test-unit bench fuzz lint clean dev-start dev-stop sample
 
 all: build
 
 deps: ## install Debian packages and build the Temporal CLI and MinIO into .tools/bin
 	@scripts/install-deps.sh
 
-build: ## build bin/sightline
+# The dashboard's bundle, embedded by the Go build. A plain `go build`
+# without it still works; the binary's / then says how to build it.
+WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/build.mjs web/package.json web/tsconfig.json
+
+web: web/dist/index.html ## build the dashboard (TypeScript, with Node.js and npm) into web/dist
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: run make deps"; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run --silent build
+
+build: web ## build bin/sightline with the dashboard in it
 	$(GO) build -o $(BIN) ./cmd/sightline
 
 services: deps ## start PostgreSQL, Temporal (with UI) and MinIO
@@ -47,7 +60,8 @@ sample:
 demo: up sample ## capture the sample video end to end and print its ranked objects
 	@$(BIN) demo --video $(DATA)/samples/vtest.avi
 
-test: services ## unit and integration tests against real PostgreSQL, Temporal and MinIO
+test: services web ## the dashboard's lint and unit tests, then Go's against real PostgreSQL, Temporal, MinIO and Chromium
+	cd web && npm run --silent check
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) test -race -count=1 -timeout 40m ./...
@@ -77,6 +91,7 @@ fuzz: services ## run every fuzz target for FUZZTIME each (a duration, or Nx for
 lint:
 	$(GO) vet ./...
 	gofmt -l .
+	cd web && npm run --silent lint
 
 clean: down
 	rm -rf bin $(DATA)

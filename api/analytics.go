@@ -206,13 +206,16 @@ type StreamOverall struct {
 // Series is one top object of a stream over its latest buckets, ready for
 // a chart: the arrays are aligned on Buckets.
 type Series struct {
-	Object      string      `json:"object"`
-	Rank        int64       `json:"rank"`
-	Buckets     []time.Time `json:"buckets"`
-	Frames      []int64     `json:"frames"`
-	Objects     []int64     `json:"objects"`
-	AvgPerFrame []float64   `json:"avg_per_frame"`
-	MaxPerFrame []int64     `json:"max_per_frame"`
+	Object string `json:"object"`
+	Rank   int64  `json:"rank"` // in the stream's object ranking; 0 if never seen
+	// BucketSeconds is the width of each point: the bucket asked for, or
+	// wider where the range had more buckets than points.
+	BucketSeconds int64       `json:"bucket_seconds"`
+	Buckets       []time.Time `json:"buckets"`
+	Frames        []int64     `json:"frames"`
+	Objects       []int64     `json:"objects"`
+	AvgPerFrame   []float64   `json:"avg_per_frame"`
+	MaxPerFrame   []int64     `json:"max_per_frame"`
 }
 
 // rankObjects ranks the objects across every stream.
@@ -250,19 +253,159 @@ LIMIT $1`, limit)
 	return c.JSON(http.StatusOK, out)
 }
 
-// streamSeries is a stream's top objects as chart-ready time series.
+// The series' bucket widths, and the bounds of its other parameters.
+var seriesBuckets = map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}
+
+const (
+	defaultSeriesRange  = 24 * time.Hour
+	defaultSeriesTop    = 5
+	maxSeriesTop        = 20
+	defaultSeriesPoints = 1440 // a day of minutes, as is
+	maxSeriesPoints     = 5000
+)
+
+// seriesQuery is a parsed GET /streams/{id}/series request.
+type seriesQuery struct {
+	width    time.Duration // the bucket asked for, before downsampling
+	from, to *time.Time
+	objects  []string // empty: the top ones
+	top      int
+	points   int
+}
+
+func parseSeriesQuery(c echo.Context) (seriesQuery, error) {
+	q := seriesQuery{width: time.Minute, top: defaultSeriesTop, points: defaultSeriesPoints}
+	if b := c.QueryParam("bucket"); b != "" {
+		w, ok := seriesBuckets[b]
+		if !ok {
+			return q, badRequest("invalid bucket %q: want minute, hour or day", shortened(b))
+		}
+		q.width = w
+	}
+	var err error
+	if q.from, err = timeParam(c, "from"); err != nil {
+		return q, err
+	}
+	if q.to, err = timeParam(c, "to"); err != nil {
+		return q, err
+	}
+	if q.from != nil && q.to != nil && !q.to.After(*q.from) {
+		return q, badRequest("invalid time range: to (%s) is not after from (%s)",
+			q.to.Format(time.RFC3339Nano), q.from.Format(time.RFC3339Nano))
+	}
+	if raw := c.QueryParam("objects"); raw != "" {
+		for _, o := range strings.Split(raw, ",") {
+			if o = strings.TrimSpace(o); o == "" || len(o) > 200 {
+				return q, badRequest("invalid objects %q: want a comma-separated list of object names", shortened(raw))
+			}
+			q.objects = append(q.objects, o)
+		}
+		if len(q.objects) > maxSeriesTop {
+			return q, badRequest("invalid objects: at most %d", maxSeriesTop)
+		}
+	}
+	if q.top, err = intParam(c, "top", defaultSeriesTop, 1, maxSeriesTop); err != nil {
+		return q, err
+	}
+	if q.points, err = intParam(c, "points", defaultSeriesPoints, 2, maxSeriesPoints); err != nil {
+		return q, err
+	}
+	return q, nil
+}
+
+// downsample widens the bucket to a whole multiple of width so that
+// [from, to) holds at most points buckets.
+func downsample(width time.Duration, from, to time.Time, points int) time.Duration {
+	n := int64((to.Sub(from) + width - 1) / width)
+	if n <= int64(points) {
+		return width
+	}
+	return width * time.Duration((n+int64(points)-1)/int64(points))
+}
+
+// streamSeries is a stream's top objects (or the objects asked for) as
+// chart-ready time series over a time range, from the rollup's minute
+// buckets: each point is a bucket with analysed frames. Long ranges are
+// downsampled here, by merging buckets, so a client gets at most ?points
+// points per series whatever the range.
 func (s *Server) streamSeries(c echo.Context) error {
+	q, err := parseSeriesQuery(c)
+	if err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	st, err := s.loadStream(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
+	to := q.to
+	if to == nil {
+		// Default: the range ends with the stream's newest data, so a stream
+		// that captured last week still shows its last day.
+		var newest *time.Time
+		err := s.db.QueryRow(ctx, `SELECT max(bucket) FROM analytics.stream_buckets WHERE stream_id = $1`, st.ID).Scan(&newest)
+		if err != nil && pgCode(err) != "42P01" && pgCode(err) != "3F000" {
+			return dbError("reading the newest bucket of stream "+st.ID, err)
+		}
+		if newest == nil {
+			return c.JSON(http.StatusOK, []Series{})
+		}
+		end := newest.Truncate(q.width).Add(q.width)
+		to = &end
+	}
+	from := q.from
+	if from == nil {
+		start := to.Add(-defaultSeriesRange)
+		if q.width > time.Hour {
+			start = to.Add(-30 * q.width) // a day bucket: a month
+		}
+		from = &start
+	}
+	width := downsample(q.width, *from, *to, q.points)
+
+	objects := q.objects
+	if len(objects) == 0 {
+		top, err := queryAnalytics[ObjectRank](s, ctx, "ranking objects of stream "+st.ID, `
+SELECT object::text, frames::bigint, objects::bigint, avg_per_frame::float8, max_per_frame::bigint, rank::bigint
+FROM analytics.stream_object_ranking WHERE stream_id = $1 ORDER BY rank, object LIMIT $2`, st.ID, q.top)
+		if err != nil {
+			return err
+		}
+		for _, o := range top {
+			objects = append(objects, o.Object)
+		}
+	}
+	if len(objects) == 0 {
+		return c.JSON(http.StatusOK, []Series{})
+	}
+	// Buckets are merged with date_bin from the epoch, so the same width
+	// always cuts time at the same instants.
 	out, err := queryAnalytics[Series](s, ctx, "reading the time series of stream "+st.ID, `
-SELECT object::text, rank::bigint, buckets::timestamptz[], frames::bigint[], objects::bigint[], avg_per_frame::float8[],
-       max_per_frame::bigint[]
-FROM analytics.top_object_series
-WHERE stream_id = $1
-ORDER BY rank, object`, st.ID)
+WITH bins AS (
+    SELECT date_bin($2::interval, bucket, timestamptz 'epoch') AS bin, sum(frames)::bigint AS frames
+    FROM analytics.stream_buckets
+    WHERE stream_id = $1 AND bucket >= $3 AND bucket < $4
+    GROUP BY 1
+), counts AS (
+    SELECT object, date_bin($2::interval, bucket, timestamptz 'epoch') AS bin,
+           sum(objects)::bigint AS objects, max(max_per_frame)::bigint AS max_per_frame
+    FROM analytics.object_counts
+    WHERE stream_id = $1 AND object = ANY($5) AND bucket >= $3 AND bucket < $4
+    GROUP BY 1, 2
+), wanted AS (
+    SELECT object, k FROM unnest($5::text[]) WITH ORDINALITY AS w(object, k)
+)
+SELECT w.object, coalesce(r.rank, 0)::bigint, $6::bigint,
+       array_agg(b.bin ORDER BY b.bin), array_agg(b.frames ORDER BY b.bin),
+       array_agg(coalesce(c.objects, 0) ORDER BY b.bin),
+       array_agg(coalesce(c.objects, 0)::float8 / b.frames ORDER BY b.bin),
+       array_agg(coalesce(c.max_per_frame, 0) ORDER BY b.bin)
+FROM wanted w
+CROSS JOIN bins b
+LEFT JOIN counts c ON c.object = w.object AND c.bin = b.bin
+LEFT JOIN analytics.stream_object_ranking r ON r.stream_id = $1 AND r.object = w.object
+GROUP BY w.object, w.k, r.rank
+ORDER BY w.k`, st.ID, width, *from, *to, objects, int64(width/time.Second))
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -57,6 +58,9 @@ type Deps struct {
 	ReadToken string
 	// Retention is the global retention policy POST /retention/run enforces.
 	Retention contract.Retention
+	// Dashboard is the dashboard's built bundle (web.Dist); nil serves a
+	// page at / saying how to build it.
+	Dashboard fs.FS
 	Log       *slog.Logger
 }
 
@@ -147,6 +151,7 @@ func New(deps Deps) *Server {
 	v1.GET("/streams/:id/counts", s.streamCounts)
 	v1.GET("/streams/:id/series", s.streamSeries)
 	v1.DELETE("/streams/:id", s.deleteStream)
+	v1.GET("/captures", s.listAllCaptures)
 	v1.GET("/captures/:id", s.getCapture)
 	v1.DELETE("/captures/:id", s.deleteCapture)
 	v1.POST("/captures/:id/cancel", s.cancelCapture)
@@ -158,7 +163,9 @@ func New(deps Deps) *Server {
 	v1.GET("/rankings/streams", s.rankStreams)
 	v1.GET("/rankings/streams/overall", s.rankStreamsOverall)
 	v1.GET("/rankings/objects", s.rankObjects)
+	v1.GET("/models", s.listModels)
 	s.scheduleRoutes(v1)
+	s.dashboardRoutes(e, deps.Dashboard)
 	s.echo = e
 	s.stopOnce = sync.OnceFunc(func() { close(s.stopping) })
 	return s

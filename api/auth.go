@@ -9,11 +9,14 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// openRoutes need no token: probes must reach /healthz, and the OpenAPI
-// document is the public description of how to authenticate.
+// openRoutes need no token: probes must reach /healthz, the OpenAPI
+// document is the public description of how to authenticate, and the
+// dashboard asks for a token itself.
 var openRoutes = map[string]bool{
 	"/healthz":             true,
 	"/api/v1/openapi.yaml": true,
+	"/":                    true, // the dashboard's page and assets hold no data
+	"/assets/:file":        true,
 }
 
 // authRealm is the realm named in WWW-Authenticate.

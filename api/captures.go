@@ -88,16 +88,66 @@ type Capture struct {
 	FinishedAt     *time.Time `json:"finished_at"`
 	FramesCaptured int        `json:"frames_captured"`
 	Error          *string    `json:"error"`
+	Gaps           int        `json:"gaps"` // stretches of a live source with no frames
 }
 
 const captureSelect = `SELECT id, stream_id, status, source, every_ms, chunk_frames, started_at,
-       finished_at, frames_captured, error FROM captures`
+       finished_at, frames_captured, error,
+       (SELECT count(*) FROM capture_gaps g WHERE g.capture_id = captures.id)::int FROM captures`
 
 func scanCapture(row pgx.Row) (Capture, error) {
 	var r Capture
 	err := row.Scan(&r.ID, &r.StreamID, &r.Status, &r.Source, &r.EveryMS, &r.ChunkFrames, &r.StartedAt,
-		&r.FinishedAt, &r.FramesCaptured, &r.Error)
+		&r.FinishedAt, &r.FramesCaptured, &r.Error, &r.Gaps)
 	return r, err
+}
+
+// Gap is a stretch of a live capture with no frames: the source dropped
+// and the capture reconnected (ended_at set), or the capture ended first.
+type Gap struct {
+	GapIndex  int        `json:"gap_index"`
+	StartedAt time.Time  `json:"started_at"`
+	EndedAt   *time.Time `json:"ended_at"`
+	Reason    string     `json:"reason"`
+}
+
+// captureStatuses are the statuses a capture row can have.
+var captureStatuses = map[string]bool{"running": true, "completed": true, "failed": true, "canceled": true}
+
+// listAllCaptures lists captures across streams, newest first, optionally
+// of one status or stream.
+func (s *Server) listAllCaptures(c echo.Context) error {
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	status := c.QueryParam("status")
+	if status != "" && !captureStatuses[status] {
+		return badRequest("invalid status %q: want running, completed, failed or canceled", shortened(status))
+	}
+	stream := c.QueryParam("stream")
+	if stream != "" && contract.ValidateStreamID(stream) != nil {
+		return badRequest("invalid stream %q", shortened(stream))
+	}
+	return s.queryCaptures(c, "listing captures", captureSelect+`
+WHERE ($1 = '' OR status = $1) AND ($2 = '' OR stream_id = $2)
+ORDER BY started_at DESC, id DESC LIMIT $3`, status, stream, limit)
+}
+
+// queryCaptures answers the capture rows a query selects.
+func (s *Server) queryCaptures(c echo.Context, what, sql string, args ...any) error {
+	rows, err := s.db.Query(c.Request().Context(), sql, args...)
+	if err != nil {
+		return dbError(what, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Capture, error) { return scanCapture(r) })
+	if err != nil {
+		return dbError(what, err)
+	}
+	if out == nil {
+		out = []Capture{}
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 func (s *Server) listCaptures(c echo.Context) error {
@@ -110,18 +160,8 @@ func (s *Server) listCaptures(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rows, err := s.db.Query(ctx, captureSelect+` WHERE stream_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2`, st.ID, limit)
-	if err != nil {
-		return dbError("listing captures of stream "+st.ID, err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Capture, error) { return scanCapture(r) })
-	if err != nil {
-		return dbError("listing captures of stream "+st.ID, err)
-	}
-	if out == nil {
-		out = []Capture{}
-	}
-	return c.JSON(http.StatusOK, out)
+	return s.queryCaptures(c, "listing captures of stream "+st.ID,
+		captureSelect+` WHERE stream_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2`, st.ID, limit)
 }
 
 // CaptureStatus answers GET /captures/{id}: what the database has recorded
@@ -147,6 +187,7 @@ type CaptureStatus struct {
 	ChunksDetected int64 `json:"chunks_detected"`
 	FramesAnalysed int64 `json:"frames_analysed"`
 	Detections     int64 `json:"detections"`
+	Gaps           []Gap `json:"gaps"`
 
 	Workflow      *WorkflowInfo             `json:"workflow,omitempty"`
 	WorkflowError string                    `json:"workflow_error,omitempty"` // Temporal could not be asked
@@ -192,6 +233,17 @@ func (s *Server) getCapture(c echo.Context) error {
 		if err != nil {
 			return dbError("counting the progress of capture "+id, err)
 		}
+		rows, err := s.db.Query(ctx, `SELECT gap_index, started_at, ended_at, reason FROM capture_gaps
+  WHERE capture_id = $1 ORDER BY gap_index`, id)
+		if err == nil {
+			out.Gaps, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Gap])
+		}
+		if err != nil {
+			return dbError("listing the gaps of capture "+id, err)
+		}
+	}
+	if out.Gaps == nil {
+		out.Gaps = []Gap{}
 	}
 
 	wf, memoStream, err := s.describeWorkflow(ctx, id)

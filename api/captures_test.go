@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,8 +190,15 @@ func TestGetCaptureFromDatabase(t *testing.T) {
 		}
 	}
 
+	e.exec(`INSERT INTO capture_gaps (capture_id, gap_index, started_at, ended_at, reason)
+		VALUES ($1, 1, $2, NULL, 'window ended'), ($1, 0, $2, $3, 'source dropped')`, id, t0, t0.Add(10*time.Second))
+
 	var st CaptureStatus
 	e.get("/api/v1/captures/"+id, http.StatusOK, &st)
+	if len(st.Gaps) != 2 || st.Gaps[0].GapIndex != 0 || st.Gaps[0].Reason != "source dropped" || st.Gaps[0].EndedAt == nil ||
+		!st.Gaps[0].EndedAt.Equal(t0.Add(10*time.Second)) || st.Gaps[1].EndedAt != nil {
+		t.Errorf("gaps = %+v", st.Gaps)
+	}
 	if st.CaptureID != id || st.StreamID != "lobby" || st.Status != "failed" || !st.Recorded ||
 		st.Source != "/v.avi" || st.EveryMS == nil || *st.EveryMS != 0 || st.ChunkFrames == nil || *st.ChunkFrames != 50 ||
 		st.StartedAt == nil || !st.StartedAt.Equal(t0) || st.FinishedAt == nil || !st.FinishedAt.Equal(t0.Add(time.Minute)) ||
@@ -270,4 +278,29 @@ func TestListCaptures(t *testing.T) {
 	for _, bad := range []string{"0", "-1", "1001", "ten", "2.5"} {
 		e.wantError(http.MethodGet, "/api/v1/streams/lobby/captures?limit="+bad, "", http.StatusBadRequest, "invalid limit")
 	}
+
+	// Across streams, by status and stream.
+	e.exec(`INSERT INTO capture_gaps (capture_id, gap_index, started_at, reason) VALUES ('c-2', 0, $1, 'source dropped')`, t0)
+	for query, want := range map[string][]string{
+		"":                            {"d-1", "c-3", "c-2", "c-1"},
+		"?status=completed":           {"d-1", "c-1"},
+		"?status=failed":              {"c-2"},
+		"?stream=dock":                {"d-1"},
+		"?status=running&stream=dock": {},
+		"?limit=1":                    {"d-1"},
+	} {
+		e.get("/api/v1/captures"+query, http.StatusOK, &list)
+		var got []string
+		for _, c := range list {
+			got = append(got, c.ID)
+			if c.Gaps != map[bool]int{true: 1}[c.ID == "c-2"] {
+				t.Errorf("capture %s has %d gaps", c.ID, c.Gaps)
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("GET /captures%s = %v, want %v", query, got, want)
+		}
+	}
+	e.wantError(http.MethodGet, "/api/v1/captures?status=done", "", http.StatusBadRequest, "invalid status")
+	e.wantError(http.MethodGet, "/api/v1/captures?stream=No!", "", http.StatusBadRequest, "invalid stream")
 }

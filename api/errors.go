@@ -263,13 +263,18 @@ const (
 
 // limitParam reads ?limit=N (1..1000, default 50).
 func limitParam(c echo.Context) (int, error) {
-	raw := c.QueryParam("limit")
+	return intParam(c, "limit", defaultLimit, 1, maxLimit)
+}
+
+// intParam reads an optional integer query parameter within [lo, hi].
+func intParam(c echo.Context, name string, def, lo, hi int) (int, error) {
+	raw := c.QueryParam(name)
 	if raw == "" {
-		return defaultLimit, nil
+		return def, nil
 	}
 	n, err := strconv.Atoi(raw)
-	if err != nil || n < 1 || n > maxLimit {
-		return 0, badRequest("invalid limit %q: must be an integer from 1 to %d", raw, maxLimit)
+	if err != nil || n < lo || n > hi {
+		return 0, badRequest("invalid %s %q: must be an integer from %d to %d", name, shortened(raw), lo, hi)
 	}
 	return n, nil
 }

@@ -79,6 +79,45 @@ func TestRollupEndpoints(t *testing.T) {
 	}
 	e.wantError(http.MethodGet, "/api/v1/streams/nope/series", "", http.StatusNotFound, `stream "nope" not found`)
 
+	// Buckets, ranges, objects and downsampling.
+	e.get("/api/v1/streams/lobby/series?bucket=hour", http.StatusOK, &series)
+	if len(series) != 1 || series[0].BucketSeconds != 3600 || len(series[0].Buckets) != 1 || !series[0].Buckets[0].Equal(t0) ||
+		!equal(series[0].Objects, []int64{6}) || !equal(series[0].Frames, []int64{4}) ||
+		!equal(series[0].AvgPerFrame, []float64{1.5}) || !equal(series[0].MaxPerFrame, []int64{3}) {
+		t.Errorf("lobby hourly series = %+v", series)
+	}
+	// The default day of minutes is 1440 buckets: 2 points make them 12 hours each.
+	e.get("/api/v1/streams/lobby/series?points=2", http.StatusOK, &series)
+	if len(series) != 1 || series[0].BucketSeconds != 12*3600 || !equal(series[0].Objects, []int64{6}) {
+		t.Errorf("lobby series in 2 points = %+v", series)
+	}
+	from, to := t0.Add(time.Minute).Format(time.RFC3339), t0.Add(3*time.Minute).Format(time.RFC3339)
+	e.get("/api/v1/streams/lobby/series?from="+from+"&to="+to, http.StatusOK, &series)
+	if len(series) != 1 || series[0].BucketSeconds != 60 || !equal(series[0].Objects, []int64{1, 0}) ||
+		!series[0].Buckets[0].Equal(t0.Add(time.Minute)) {
+		t.Errorf("lobby series from %s to %s = %+v", from, to, series)
+	}
+	// Objects asked for by name, in that order; one never counted is all zeros.
+	e.get("/api/v1/streams/lobby/series?objects=car,person", http.StatusOK, &series)
+	if len(series) != 2 || series[0].Object != "car" || series[0].Rank != 0 || !equal(series[0].Objects, []int64{0, 0, 0, 0}) ||
+		series[1].Object != "person" || series[1].Rank != 1 {
+		t.Errorf("lobby series of car and person = %+v", series)
+	}
+	e.get("/api/v1/streams/lobby/series?top=1&to="+t0.Add(-time.Hour).Format(time.RFC3339), http.StatusOK, &series)
+	if len(series) != 0 {
+		t.Errorf("lobby series before its data = %+v, want none", series)
+	}
+	for query, msg := range map[string]string{
+		"bucket=week":                "invalid bucket",
+		"points=1":                   "invalid points",
+		"top=0":                      "invalid top",
+		"objects=,person":            "invalid objects",
+		"from=" + to + "&to=" + from: "invalid time range",
+		"to=yesterday":               "invalid to",
+	} {
+		e.wantError(http.MethodGet, "/api/v1/streams/lobby/series?"+query, "", http.StatusBadRequest, msg)
+	}
+
 	// The existing endpoints read the same rollup.
 	var ranks []StreamRank
 	e.get("/api/v1/rankings/streams?object=person", http.StatusOK, &ranks)

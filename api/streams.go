@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -216,4 +217,24 @@ func (s *Server) checkSource(ctx context.Context, raw string) error {
 		return badRequest("source %s: %v", spec, err)
 	}
 	return nil
+}
+
+// Model is a detection model streams and captures can name.
+type Model struct {
+	Name    string   `json:"name"`
+	Default bool     `json:"default"`
+	Classes []string `json:"classes"`
+}
+
+// listModels lists the registered detection models with their classes.
+func (s *Server) listModels(c echo.Context) error {
+	out := []Model{}
+	for _, name := range s.models.Names() {
+		classes, err := s.models.Classes(name)
+		if err != nil {
+			return fmt.Errorf("listing the classes of model %s: %w", name, err)
+		}
+		out = append(out, Model{Name: name, Default: name == s.models.Default(), Classes: classes})
+	}
+	return c.JSON(http.StatusOK, out)
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Sightline needs on a Debian (bookworm) machine, skipping what
 # is already there: Debian packages (as root), then the Temporal CLI and the
-# MinIO server built with `go install` into .tools/bin (git-ignored).
+# MinIO server built with `go install` into .tools/bin (git-ignored), and
+# the dashboard's npm packages.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,12 +12,18 @@ minio_version=v0.0.0-20260212201848-7aac2a2c5b7c
 
 log() { printf '[install] %s\n' "$*" >&2; }
 
-# python3-opencv: the plain Python loop `make bench` compares against.
-packages=(postgresql libopencv-dev pkg-config gcc g++ curl ca-certificates python3-opencv)
+# python3-opencv: the plain Python loop `make bench` compares against;
+# chromium: the dashboard's browser tests.
+packages=(postgresql libopencv-dev pkg-config gcc g++ curl ca-certificates python3-opencv chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm build the dashboard; a Node.js installed otherwise (with
+# its own npm) is kept, as Debian's npm package would conflict with it.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     log "missing Debian packages: ${missing[*]}"
@@ -41,6 +48,10 @@ fi
 if [ ! -x "$bin/minio" ]; then
   log "building the MinIO server (a few minutes the first time)"
   GOBIN=$bin go install "github.com/minio/minio@$minio_version" & pids+=($!)
+fi
+if [ ! -f "$root/web/node_modules/.package-lock.json" ]; then
+  log "installing the dashboard's npm packages"
+  (cd "$root/web" && npm ci --no-audit --no-fund --loglevel=error) & pids+=($!)
 fi
 for p in "${pids[@]}"; do wait "$p"; done
 log "dependencies ready"

@@ -37,6 +37,7 @@ func runDemo(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 		return err
 	}
 
+	fmt.Fprintf(stdout, "Dashboard: %s/ (the capture shows there live)\n", c.base)
 	fmt.Fprintf(stdout, "waiting for the API at %s ...\n", c.base)
 	if err := c.waitHealthy(ctx); err != nil {
 		return err
@@ -54,6 +55,7 @@ func runDemo(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 		return fmt.Errorf("start capture: %w", err)
 	}
 	fmt.Fprintf(stdout, "capture %s started for stream %q (%s)\n", started.CaptureID, *stream, src)
+	fmt.Fprintf(stdout, "follow it at %s/#/captures/%s\n", c.base, url.PathEscape(started.CaptureID))
 
 	t0 := time.Now()
 	for {
@@ -114,6 +116,7 @@ func runDemo(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	fmt.Fprintf(stdout, "                %s/api/v1/rankings/streams?object=person\n", c.base)
 	fmt.Fprintf(stdout, "MinIO console:  http://%s:9001 (bucket %s, user %s)\n",
 		host(cfg.MinIOEndpoint), cfg.MinIOBucket, cfg.MinIOAccessKey)
+	fmt.Fprintf(stdout, "Dashboard:      %s/#/streams/%s\n", c.base, url.PathEscape(*stream))
 	return nil
 }
 

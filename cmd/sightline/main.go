@@ -23,6 +23,7 @@ import (
 	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/schedule"
 	schema "github.com/sightline-video/sightline/sql"
+	"github.com/sightline-video/sightline/web"
 	"github.com/sightline-video/sightline/worker"
 )
 
@@ -168,10 +169,15 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, serveWor
 		})
 	}
 	if serveAPI {
+		dashboard, built := web.Dist()
+		if !built {
+			log.Warn("this binary has no dashboard: build it with `make build` (needs Node.js and npm)")
+			dashboard = nil
+		}
 		srv := api.New(api.Deps{DB: a.Acts.DB, Temporal: a.Temporal, TaskQueue: cfg.TaskQueue,
 			DetectTaskQueue: cfg.DetectTaskQueue, SourcePolicy: app.SourcePolicy(cfg), Store: a.Acts.Store,
 			Models: a.Models, GPUDetectTaskQueue: cfg.GPUDetectTaskQueue, Token: cfg.APIToken,
-			ReadToken: cfg.APIReadToken, Retention: retentionPolicy(cfg), Log: log})
+			ReadToken: cfg.APIReadToken, Retention: retentionPolicy(cfg), Dashboard: dashboard, Log: log})
 		g.Go(func() error { return srv.Start(ctx, cfg.APIAddress) })
 	}
 	return g.Wait()

@@ -403,16 +403,29 @@ func (r *Registry) Check(c Config) error {
 	if c.Filter == nil {
 		return nil
 	}
-	classes := s.Classes
-	if s.ClassesFile != "" {
-		if _, classes, err = (Spec{Name: s.Name, ClassesFile: s.ClassesFile, data: []byte{}}).load(); err != nil {
-			return err
-		}
-	} else if classes == nil {
-		classes = models.COCONames
+	classes, err := r.Classes(s.Name)
+	if err != nil {
+		return err
 	}
 	if err := c.Filter.Validate(classes); err != nil {
 		return fmt.Errorf("model %s: %w", s.Name, err)
 	}
 	return nil
+}
+
+// Classes lists the class names of a model ("" is the default), without
+// loading the network.
+func (r *Registry) Classes(name string) ([]string, error) {
+	s, err := r.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case s.ClassesFile != "":
+		_, classes, err := (Spec{Name: s.Name, ClassesFile: s.ClassesFile, data: []byte{}}).load()
+		return classes, err
+	case s.Classes != nil:
+		return s.Classes, nil
+	}
+	return models.COCONames, nil
 }

@@ -16,7 +16,7 @@ import (
 
 // startDashboard runs `sightline dev` on the stack and waits for its API;
 // it fails the test when the binary was built without the dashboard.
-func startDashboard(t *testing.T, s *stack) apiClient {
+func startDashboard(t testing.TB, s *stack) apiClient {
 	t.Helper()
 	addr := freeAddr(t)
 	s.env = append(s.env, "SIGHTLINE_API_ADDR="+addr)

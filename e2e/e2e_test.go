@@ -49,7 +49,7 @@ type stack struct {
 	detect string
 }
 
-func newStack(t *testing.T) *stack {
+func newStack(t testing.TB) *stack {
 	pool, dsn := testenv.DB(t)
 	store := testenv.Store(t)
 	s := &stack{testDB: testDB{t, pool}, store: store, queue: testenv.Name("main"), detect: testenv.Name("detect")}

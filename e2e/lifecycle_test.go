@@ -19,7 +19,7 @@ import (
 
 // apiClient talks to a `sightline dev` of the stack over HTTP.
 type apiClient struct {
-	t     *testing.T
+	t     testing.TB
 	base  string
 	token string
 }
@@ -87,7 +87,7 @@ func (c apiClient) waitCapture(id string, done func(captureStatus) bool) capture
 	return st
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

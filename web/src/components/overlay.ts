@@ -1,0 +1,218 @@
+// The detection overlay: a frame's image with its boxes drawn in the browser
+// from the detections JSON, class toggles, a score slider and a hover tip.
+// Used by the stream page (latest frame) and the capture page (scrubber).
+
+import { classColor, classesOf, hitTest, toImage, visibleBoxes } from "../lib/boxes";
+import { h, replace, setText } from "../lib/dom";
+import { fmtDate, fmtScore } from "../lib/format";
+import type { AnalysedFrame, Detection } from "../types";
+
+export const DEFAULT_MIN_SCORE = 0.3;
+
+export interface OverlayView {
+  /** An image URL (an object URL is revoked when replaced), or null when there is no image. */
+  image: string | null;
+  /** The analysed frame, or null when the frame has not been analysed. */
+  frame: AnalysedFrame | null;
+  /** A line shown under the image, e.g. why there are no boxes. */
+  note?: string;
+}
+
+export class FrameOverlay {
+  readonly el: HTMLElement;
+  private readonly stage: HTMLDivElement;
+  private readonly img: HTMLImageElement;
+  private readonly canvas: HTMLCanvasElement;
+  private readonly tip: HTMLDivElement;
+  private readonly classesEl: HTMLDivElement;
+  private readonly slider: HTMLInputElement;
+  private readonly sliderOut: HTMLOutputElement;
+  private readonly info: HTMLDivElement;
+  private readonly noteEl: HTMLDivElement;
+  private frame: AnalysedFrame | null = null;
+  private objectURL: string | null = null;
+  private readonly disabled = new Set<string>();
+  private drawn: Detection[] = [];
+  private hovered: Detection | null = null;
+
+  constructor() {
+    this.img = h("img", { alt: "", class: "frame-img", decoding: "async" });
+    this.canvas = h("canvas", { "data-testid": "overlay", "data-boxes": 0, class: "frame-overlay", width: 16, height: 9 });
+    this.tip = h("div", { class: "overlay-tip", "data-testid": "overlay-tip", role: "tooltip", hidden: true });
+    this.stage = h("div", { class: "stage empty" }, this.img, this.canvas, this.tip);
+    this.classesEl = h("div", { class: "classes", "aria-label": "Classes shown" });
+    this.slider = h("input", {
+      type: "range",
+      min: 0,
+      max: 1,
+      step: 0.05,
+      value: DEFAULT_MIN_SCORE,
+      "data-testid": "min-score",
+      "aria-label": "Minimum score",
+    });
+    this.sliderOut = h("output", { class: "mono" }, fmtScore(DEFAULT_MIN_SCORE));
+    this.info = h("div", { class: "muted small frame-info" });
+    this.noteEl = h("div", { class: "note", "data-testid": "overlay-note", hidden: true });
+    this.el = h(
+      "div",
+      { class: "overlay-view" },
+      h(
+        "div",
+        { class: "overlay-controls" },
+        h("label", { class: "score" }, "Min score ", this.slider, " ", this.sliderOut),
+        this.classesEl,
+      ),
+      this.stage,
+      this.noteEl,
+      this.info,
+    );
+
+    this.slider.addEventListener("input", () => {
+      setText(this.sliderOut, fmtScore(this.minScore()));
+      this.redraw();
+    });
+    this.img.addEventListener("load", () => {
+      if (!this.frame && this.img.naturalWidth > 0) this.size(this.img.naturalWidth, this.img.naturalHeight);
+    });
+    this.img.addEventListener("error", () => {
+      if (this.img.getAttribute("src")) this.stage.classList.add("no-image");
+    });
+    this.canvas.addEventListener("mousemove", (e) => this.hover(e.clientX, e.clientY));
+    this.canvas.addEventListener("mouseleave", () => this.unhover());
+  }
+
+  minScore(): number {
+    const v = Number(this.slider.value);
+    return Number.isFinite(v) ? v : DEFAULT_MIN_SCORE;
+  }
+
+  /** show replaces what the overlay shows. */
+  show(view: OverlayView): void {
+    if (this.objectURL && this.objectURL !== view.image) URL.revokeObjectURL(this.objectURL);
+    this.objectURL = view.image && view.image.startsWith("blob:") ? view.image : null;
+    this.frame = view.frame;
+    this.stage.classList.toggle("empty", !view.image && !view.frame);
+    this.stage.classList.toggle("no-image", !view.image);
+    if (view.image) this.img.src = view.image;
+    else this.img.removeAttribute("src");
+    if (view.frame) this.size(view.frame.width, view.frame.height);
+    this.noteEl.hidden = !view.note;
+    setText(this.noteEl, view.note ?? "");
+    this.renderClasses();
+    this.unhover();
+    this.redraw();
+    const f = view.frame;
+    setText(
+      this.info,
+      f ? `Frame ${f.frame_index} · ${fmtDate(f.ts)} · ${f.model} · ${f.width}×${f.height}` : "",
+    );
+  }
+
+  /** clear shows nothing, with a note. */
+  clear(note: string): void {
+    this.show({ image: null, frame: null, note });
+  }
+
+  destroy(): void {
+    if (this.objectURL) URL.revokeObjectURL(this.objectURL);
+    this.objectURL = null;
+  }
+
+  private size(width: number, height: number): void {
+    if (width <= 0 || height <= 0) return;
+    if (this.canvas.width !== width) this.canvas.width = width;
+    if (this.canvas.height !== height) this.canvas.height = height;
+    this.stage.style.aspectRatio = `${width} / ${height}`;
+    this.redraw();
+  }
+
+  private renderClasses(): void {
+    const dets = this.frame?.detections ?? [];
+    const classes = classesOf(dets);
+    if (classes.length === 0) {
+      replace(this.classesEl, h("span", { class: "muted" }, this.frame ? "No detections" : ""));
+      return;
+    }
+    replace(
+      this.classesEl,
+      classes.map((c) => {
+        const box = h("input", { type: "checkbox", "data-class": c });
+        box.checked = !this.disabled.has(c);
+        box.addEventListener("change", () => {
+          if (box.checked) this.disabled.delete(c);
+          else this.disabled.add(c);
+          this.redraw();
+        });
+        const n = dets.filter((d) => d.class === c).length;
+        return h(
+          "label",
+          { class: "class-toggle", title: `${n} detection${n === 1 ? "" : "s"} of ${c} (any score)` },
+          box,
+          h("span", { class: "swatch", style: `background:${classColor(c)}` }),
+          c,
+        );
+      }),
+    );
+  }
+
+  private redraw(): void {
+    const ctx = this.canvas.getContext("2d");
+    const dets = this.frame?.detections ?? [];
+    this.drawn = this.frame ? visibleBoxes(dets, this.minScore(), this.disabled) : [];
+    if (ctx) {
+      const { width, height } = this.canvas;
+      ctx.clearRect(0, 0, width, height);
+      const line = Math.max(2, Math.round(width / 400));
+      const font = Math.max(12, Math.round(width / 70));
+      ctx.font = `600 ${font}px system-ui, sans-serif`;
+      ctx.textBaseline = "top";
+      for (const d of this.drawn) {
+        const [x1, y1, x2, y2] = d.box;
+        const x = Math.min(x1, x2);
+        const y = Math.min(y1, y2);
+        const color = classColor(d.class);
+        ctx.lineWidth = d === this.hovered ? line * 2 : line;
+        ctx.strokeStyle = color;
+        ctx.strokeRect(x, y, Math.abs(x2 - x1), Math.abs(y2 - y1));
+        const label = `${d.class} ${fmtScore(d.score)}`;
+        const tw = ctx.measureText(label).width + 6;
+        const ty = y - font - 4 >= 0 ? y - font - 4 : y;
+        ctx.fillStyle = color;
+        ctx.fillRect(x, ty, tw, font + 4);
+        ctx.fillStyle = "#fff";
+        ctx.fillText(label, x + 3, ty + 2);
+      }
+    }
+    this.canvas.dataset.boxes = String(this.drawn.length);
+  }
+
+  private hover(clientX: number, clientY: number): void {
+    if (!this.frame) return;
+    const rect = this.canvas.getBoundingClientRect();
+    const [x, y] = toImage(clientX, clientY, rect, this.canvas.width, this.canvas.height);
+    const d = hitTest(this.drawn, x, y);
+    if (d !== this.hovered) {
+      this.hovered = d;
+      this.redraw();
+    }
+    if (!d) {
+      this.tip.hidden = true;
+      return;
+    }
+    setText(this.tip, `${d.class} ${fmtScore(d.score)}`);
+    this.tip.style.borderColor = classColor(d.class);
+    const stage = this.stage.getBoundingClientRect();
+    const left = Math.min(clientX - stage.left + 12, Math.max(0, stage.width - 140));
+    this.tip.style.left = `${left}px`;
+    this.tip.style.top = `${Math.max(0, clientY - stage.top + 12)}px`;
+    this.tip.hidden = false;
+  }
+
+  private unhover(): void {
+    this.tip.hidden = true;
+    if (this.hovered) {
+      this.hovered = null;
+      this.redraw();
+    }
+  }
+}

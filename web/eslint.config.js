@@ -29,6 +29,13 @@ export default tseslint.config(
   },
   {
     files: ["test/**/*.ts"],
-    rules: { "no-console": "off" },
+    rules: {
+      "no-console": "off",
+      // node:test's describe and it return promises the runner awaits.
+      "@typescript-eslint/no-floating-promises": [
+        "error",
+        { allowForKnownSafeCalls: [{ from: "package", name: ["describe", "it"], package: "node:test" }] },
+      ],
+    },
   },
 );

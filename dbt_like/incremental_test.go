@@ -123,6 +123,7 @@ func TestIncrementalMerge(t *testing.T) {
 		"bike|3|2|0.6666666666666666", "car|3|1|0.3333333333333333", "dog|3|1|0.3333333333333333", "person|3|2|0.6666666666666666",
 	})
 	checkRows(t, ctx, pool, `SELECT frames, objects FROM analytics.stream_totals WHERE stream_id = 'cam-a'`, []string{"5|12"})
+	checkHourly(t, pool)
 
 	// A retried chunk re-detected differently: cap-a frame 3 (12:01:50)
 	// now has one car and no person, and frame 2 nothing. Its frames are
@@ -132,6 +133,7 @@ func TestIncrementalMerge(t *testing.T) {
 	mustRun(t, p, pool, RunOptions{})
 	checkRows(t, ctx, pool, `SELECT object, frames, objects FROM analytics.object_counts
 		WHERE stream_id = 'cam-a' AND bucket = '2024-05-01 12:01:00+00' ORDER BY object`, []string{"car|2|1"})
+	checkHourly(t, pool)
 
 	// And when a bucket has no objects left at all, its rows go.
 	redetect(t, pool, "cap-a", map[int][]fixDet{3: nil})

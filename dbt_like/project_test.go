@@ -44,14 +44,14 @@ func TestDefaultProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"frame_object_counts", "stream_buckets", "object_counts", "stream_totals", "stream_object_ranking",
-		"object_ranking", "object_stream_ranking", "stream_ranking", "top_object_series"}
+	want := []string{"frame_object_counts", "stream_buckets", "object_counts", "stream_buckets_hourly", "object_counts_hourly",
+		"stream_totals", "stream_object_ranking", "object_ranking", "object_stream_ranking", "stream_ranking", "top_object_series"}
 	if got := p.Order(); !slices.Equal(got, want) {
 		t.Fatalf("Order() = %v, want %v", got, want)
 	}
 	for _, name := range want {
 		m, _ := p.Model(name)
-		incremental := name == "frame_object_counts" || name == "stream_buckets" || name == "object_counts"
+		incremental := name == "frame_object_counts" || strings.HasPrefix(name, "stream_buckets") || strings.HasPrefix(name, "object_counts")
 		if incremental != (m.Config.Materialized == Incremental) || (!incremental && m.Config.Materialized != Table) {
 			t.Errorf("Model(%s) materialized %s", name, m.Config.Materialized)
 		}
@@ -209,7 +209,7 @@ func TestOverride(t *testing.T) {
 	if m.Config.Materialized != Table || m.SQL != "{{ config(materialized='table') }}SELECT 1 AS n" {
 		t.Errorf("override not applied: %+v", m)
 	}
-	if got := p.Order(); got[len(got)-1] != "top_object_series" || !slices.Contains(got, "extra") || len(got) != 10 {
+	if got := p.Order(); got[len(got)-1] != "top_object_series" || !slices.Contains(got, "extra") || len(got) != 12 {
 		t.Errorf("Order() = %v", got)
 	}
 }
@@ -232,7 +232,7 @@ func TestLoadProject(t *testing.T) {
 	if p, err = LoadProject("", ""); err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Vars) != 0 || len(p.Order()) != 9 {
+	if len(p.Vars) != 0 || len(p.Order()) != 11 {
 		t.Errorf("built-in project: vars %v, models %v", p.Vars, p.Order())
 	}
 	_, err = LoadProject("", "min_score")
@@ -254,7 +254,7 @@ func TestSelect(t *testing.T) {
 		{[]string{"object_stream_ranking", "object_counts"}, []string{"object_counts", "object_stream_ranking"}},
 		{[]string{"+object_stream_ranking"}, []string{"frame_object_counts", "stream_buckets", "object_counts", "stream_totals", "stream_object_ranking", "object_stream_ranking"}},
 		{[]string{" stream_object_ranking+"}, []string{"stream_object_ranking", "object_ranking", "object_stream_ranking", "stream_ranking", "top_object_series"}},
-		{[]string{"+stream_totals+"}, p.Order()},
+		{[]string{"+stream_totals+"}, slices.DeleteFunc(p.Order(), func(m string) bool { return strings.HasSuffix(m, "_hourly") })},
 		{[]string{"frame_object_counts+"}, p.Order()},
 	} {
 		got, err := p.selectModels(tc.sel)
@@ -303,7 +303,7 @@ func TestPlan(t *testing.T) {
 		}
 	}
 	all, _ := p.Plan(nil, false)
-	if len(all.Models) != 9 || len(all.Tests) != len(p.Tests()) {
+	if len(all.Models) != 11 || len(all.Tests) != len(p.Tests()) {
 		t.Errorf("full plan: %d models, %d tests", len(all.Models), len(all.Tests))
 	}
 	if none, _ := p.Plan(nil, true); len(none.Tests) != 0 {

@@ -242,6 +242,30 @@ func checkGolden(t *testing.T, pool *pgxpool.Pool) {
 	checkRows(t, ctx, pool, qObjectRanking, wantObjectRanking)
 	checkRows(t, ctx, pool, qStreamRanking, wantStreamRanking)
 	checkRows(t, ctx, pool, qTopObjectSeries, wantTopObjectSeries)
+	checkHourly(t, pool)
+}
+
+// checkHourly checks the hourly tables hold exactly the minute tables
+// merged per hour: the query lists the rows that differ.
+func checkHourly(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	checkRows(t, context.Background(), pool, `
+WITH b AS (
+    SELECT stream_id, date_bin('1 hour', bucket, timestamptz 'epoch') AS bucket, sum(frames)::bigint AS frames,
+           sum(objects)::bigint AS objects
+    FROM analytics.stream_buckets GROUP BY 1, 2
+), o AS (
+    SELECT stream_id, object, date_bin('1 hour', bucket, timestamptz 'epoch') AS bucket, sum(objects)::bigint AS objects,
+           max(max_per_frame)::bigint AS max_per_frame
+    FROM analytics.object_counts GROUP BY 1, 2, 3
+)
+(SELECT 'missing bucket', stream_id, bucket::text FROM (SELECT * FROM b EXCEPT SELECT * FROM analytics.stream_buckets_hourly) x)
+UNION ALL
+(SELECT 'extra bucket', stream_id, bucket::text FROM (SELECT * FROM analytics.stream_buckets_hourly EXCEPT SELECT * FROM b) x)
+UNION ALL
+(SELECT 'missing count', stream_id, object || ' ' || bucket FROM (SELECT * FROM o EXCEPT SELECT * FROM analytics.object_counts_hourly) x)
+UNION ALL
+(SELECT 'extra count', stream_id, object || ' ' || bucket FROM (SELECT * FROM analytics.object_counts_hourly EXCEPT SELECT * FROM o) x)`, nil)
 }
 
 // fixtureProject is a database holding the fixture, and the default project.
@@ -269,7 +293,7 @@ func TestRunGolden(t *testing.T) {
 	}
 	want := []string{
 		"frame_object_counts incremental full 10", "stream_buckets incremental full 3", "object_counts incremental full 9",
-		"stream_totals table full 2", "stream_object_ranking table full 7", "object_ranking table full 4",
+		"stream_buckets_hourly incremental full 2", "object_counts_hourly incremental full 7", "stream_totals table full 2", "stream_object_ranking table full 7", "object_ranking table full 4",
 		"object_stream_ranking table full 7", "stream_ranking table full 2", "top_object_series table full 7",
 	}
 	if !slices.Equal(got, want) {
@@ -312,8 +336,8 @@ func TestRunGolden(t *testing.T) {
 	}
 	checkRows(t, ctx, pool, `SELECT relname, relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = 'analytics' AND relkind IN ('r', 'v') ORDER BY relname`, []string{
-		"dbtlike_state|r", "frame_object_counts|r", "object_counts|r", "object_ranking|r", "object_stream_ranking|r",
-		"stream_buckets|r", "stream_object_ranking|r", "stream_ranking|r", "stream_totals|r", "top_object_series|r",
+		"dbtlike_state|r", "frame_object_counts|r", "object_counts|r", "object_counts_hourly|r", "object_ranking|r",
+		"object_stream_ranking|r", "stream_buckets|r", "stream_buckets_hourly|r", "stream_object_ranking|r", "stream_ranking|r", "stream_totals|r", "top_object_series|r",
 	})
 }
 
@@ -327,7 +351,7 @@ func TestRunVarsAndSelect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Models) != 9 {
+	if len(res.Models) != 11 {
 		t.Fatalf("built %d models", len(res.Models))
 	}
 	checkRows(t, ctx, pool, `SELECT stream_id, object, bucket, frames, objects, avg_per_frame, max_per_frame

@@ -56,14 +56,14 @@ func TestRollupCLIRun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if !strings.Contains(out, "object_counts            incremental full") || !strings.Contains(out, "9 models built, 27 of 27 tests passed") {
+	if !strings.Contains(out, "object_counts            incremental full") || !strings.Contains(out, "11 models built, 33 of 33 tests passed") {
 		t.Errorf("output:\n%s", out)
 	}
 	out, err = rollupCLI(t, dsn, "--select", "object_counts+", "--skip-tests", "--var", "min_score=0.5")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if !strings.Contains(out, "object_counts            incremental incremental") || !strings.Contains(out, "7 models built, 0 of 0 tests passed") {
+	if !strings.Contains(out, "object_counts            incremental incremental") || !strings.Contains(out, "8 models built, 0 of 0 tests passed") {
 		t.Errorf("output:\n%s", out)
 	}
 	out, err = rollupCLI(t, dsn, "--full-refresh", "--json")

@@ -92,6 +92,8 @@ export function createContext(root: HTMLElement, page: PageName): { ctx: PageCon
           notifyUnauthorized();
         },
         onMessage: (m) => {
+          // The server says it failed to read events, then ends the stream.
+          if (m.event === "error") return;
           let parsed: PipelineEvent;
           try {
             parsed = JSON.parse(m.data) as PipelineEvent;

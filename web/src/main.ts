@@ -56,7 +56,7 @@ function render(): void {
       break;
     case "stream":
       document.title = `${route.id} · Sightline`;
-      streamPage(ctx, route.id);
+      streamPage(ctx, route.id, route);
       break;
     case "capture":
       document.title = `${route.id} · Sightline`;

@@ -75,6 +75,6 @@ describe("classColor", () => {
     assert.equal(classColor("person"), classColor("person"));
     const colors = new Set(["person", "car", "dog", "bicycle", "truck"].map(classColor));
     assert.equal(colors.size, 5);
-    assert.match(classColor("person"), /^hsl\(\d+ 85% 50%\)$/);
+    assert.match(classColor("person"), /^hsl\(\d+ 80% 42%\)$/);
   });
 });

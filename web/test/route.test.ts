@@ -7,8 +7,10 @@ describe("parseRoute", () => {
     assert.deepEqual(parseRoute(""), { page: "overview" });
     assert.deepEqual(parseRoute("#"), { page: "overview" });
     assert.deepEqual(parseRoute("#/"), { page: "overview" });
-    assert.deepEqual(parseRoute("#/streams/lobby"), { page: "stream", id: "lobby" });
-    assert.deepEqual(parseRoute("#/streams/lobby/"), { page: "stream", id: "lobby" });
+    assert.deepEqual(parseRoute("#/streams/lobby"), { page: "stream", id: "lobby", range: null, bucket: null });
+    assert.deepEqual(parseRoute("#/streams/lobby/"), { page: "stream", id: "lobby", range: null, bucket: null });
+    assert.deepEqual(parseRoute("#/streams/year?range=1y"), { page: "stream", id: "year", range: "1y", bucket: null });
+    assert.deepEqual(parseRoute("#/streams/year?bucket=day&range=30d"), { page: "stream", id: "year", range: "30d", bucket: "day" });
     assert.deepEqual(parseRoute("#/captures/capture-lobby-20240501T120000Z-3fa9"), {
       page: "capture",
       id: "capture-lobby-20240501T120000Z-3fa9",
@@ -42,13 +44,15 @@ describe("href", () => {
   it("round-trips through parseRoute", () => {
     const routes: Route[] = [
       { page: "overview" },
-      { page: "stream", id: "lobby" },
+      { page: "stream", id: "lobby", range: null, bucket: null },
+      { page: "stream", id: "lobby", range: "7d", bucket: "hour" },
       { page: "capture", id: "capture-x-sched-2024-05-01T12:00:00Z" },
       { page: "rankings", object: null },
       { page: "rankings", object: "traffic light" },
     ];
     for (const r of routes) assert.deepEqual(parseRoute(href(r)), r);
     assert.equal(streamHref("lobby"), "#/streams/lobby");
+    assert.equal(href({ page: "stream", id: "year", range: "1y" }), "#/streams/year?range=1y");
     assert.equal(captureHref("c:1"), "#/captures/c%3A1");
   });
 });

@@ -88,13 +88,14 @@ export class FrameOverlay {
 
   /** show replaces what the overlay shows. */
   show(view: OverlayView): void {
-    if (this.objectURL && this.objectURL !== view.image) URL.revokeObjectURL(this.objectURL);
+    const previous = this.objectURL;
     this.objectURL = view.image && view.image.startsWith("blob:") ? view.image : null;
     this.frame = view.frame;
     this.stage.classList.toggle("empty", !view.image && !view.frame);
     this.stage.classList.toggle("no-image", !view.image);
     if (view.image) this.img.src = view.image;
     else this.img.removeAttribute("src");
+    if (previous && previous !== view.image) URL.revokeObjectURL(previous);
     if (view.frame) this.size(view.frame.width, view.frame.height);
     this.noteEl.hidden = !view.note;
     setText(this.noteEl, view.note ?? "");
@@ -114,6 +115,7 @@ export class FrameOverlay {
   }
 
   destroy(): void {
+    this.img.removeAttribute("src");
     if (this.objectURL) URL.revokeObjectURL(this.objectURL);
     this.objectURL = null;
   }

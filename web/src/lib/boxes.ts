@@ -62,8 +62,11 @@ function hash(s: string): number {
   return h >>> 0;
 }
 
-/** classColor is a class's fixed colour: the same name always gets the same hue. */
+/**
+ * classColor is a class's fixed colour: the same name always gets the same
+ * hue, dark enough for white label text on it and visible on a white page.
+ */
 export function classColor(name: string): string {
   const hue = Math.round((hash(name) * 0.618033988749895 * 360) % 360);
-  return `hsl(${hue} 85% 50%)`;
+  return `hsl(${hue} 80% 42%)`;
 }

@@ -1,8 +1,9 @@
-// Hash routes: #/, #/streams/<id>, #/captures/<id>, #/rankings[?object=X].
+// Hash routes: #/, #/streams/<id>[?range=7d&bucket=hour], #/captures/<id>,
+// #/rankings[?object=X].
 
 export type Route =
   | { page: "overview" }
-  | { page: "stream"; id: string }
+  | { page: "stream"; id: string; range?: string | null; bucket?: string | null }
   | { page: "capture"; id: string }
   | { page: "rankings"; object: string | null }
   | { page: "notfound"; path: string };
@@ -28,13 +29,14 @@ export function parseRoute(hash: string): Route {
   const parts = h.split("/").filter((p) => p !== "");
   if (parts.length === 0) return { page: "overview" };
   const [head, ...rest] = parts;
+  const params = new URLSearchParams(query);
   if ((head === "streams" || head === "captures") && rest.length === 1) {
     const id = decode(rest[0] ?? "");
-    if (id) return { page: head === "streams" ? "stream" : "capture", id };
+    if (id && head === "captures") return { page: "capture", id };
+    if (id) return { page: "stream", id, range: params.get("range") || null, bucket: params.get("bucket") || null };
   }
   if (head === "rankings" && rest.length === 0) {
-    const object = new URLSearchParams(query).get("object");
-    return { page: "rankings", object: object ? object : null };
+    return { page: "rankings", object: params.get("object") || null };
   }
   return { page: "notfound", path: h };
 }
@@ -44,8 +46,13 @@ export function href(route: Route): string {
   switch (route.page) {
     case "overview":
       return "#/";
-    case "stream":
-      return `#/streams/${encodeURIComponent(route.id)}`;
+    case "stream": {
+      const q = new URLSearchParams();
+      if (route.range) q.set("range", route.range);
+      if (route.bucket) q.set("bucket", route.bucket);
+      const qs = q.toString();
+      return `#/streams/${encodeURIComponent(route.id)}${qs ? `?${qs}` : ""}`;
+    }
     case "capture":
       return `#/captures/${encodeURIComponent(route.id)}`;
     case "rankings":

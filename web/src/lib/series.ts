@@ -25,8 +25,22 @@ export const RANGES: { value: string; label: string; seconds: number }[] = [
   { value: "1y", label: "1 year", seconds: 365 * 86400 },
 ];
 
-/** The range the API uses when given no from (to − 24h). */
+/** The range the page starts with. */
 export const DEFAULT_RANGE = "24h";
+
+/**
+ * defaultCovers tells whether the API's own default range (to − 24 h, or
+ * 30 days with bucket=day, ending with the stream's newest bucket) is the
+ * range asked for, so no from/to need be sent.
+ */
+export function defaultCovers(range: string, bucket: Bucket): boolean {
+  return bucket === "day" ? range === "30d" : range === "24h";
+}
+
+/** rangeQuery is the from/to of a range ending at end (ms). */
+export function rangeQuery(end: number, seconds: number): { from: string; to: string } {
+  return { from: new Date(end - seconds * 1000).toISOString(), to: new Date(end).toISOString() };
+}
 
 export interface ChartData {
   /** Bucket starts, Unix seconds, ascending, without repeats. */

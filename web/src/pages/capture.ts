@@ -62,7 +62,7 @@ export function capturePage(ctx: PageContext, id: string): void {
 
   const root = h(
     "div",
-    { "data-testid": "capture-page", "data-events": 0, "data-capture": id },
+    { class: "page-body", "data-testid": "capture-page", "data-events": 0, "data-capture": id },
     h(
       "div",
       { class: "page-head" },
@@ -151,39 +151,58 @@ export function capturePage(ctx: PageContext, id: string): void {
     );
 
     // The scrubber spans the frames captured so far.
-    const max = Math.max(0, nFrames - 1);
-    const wasAtEnd = Number(scrubber.value) >= Number(scrubber.max) && Number(scrubber.max) > 0;
-    scrubber.max = String(max);
+    scrubber.max = String(Math.max(0, nFrames - 1));
     scrubber.disabled = nFrames === 0;
-    if (wasAtEnd && !running) scrubber.value = String(max);
   };
 
+  // The first frame is shown by itself once there is one to show.
+  let autoShown = false;
   const load = async (): Promise<void> => {
     const s = await api.get<CaptureStatus>(path, undefined, signal);
     render(s);
+    if (!autoShown && !RUNNING.has(s.status) && s.frames_captured > 0) {
+      autoShown = true;
+      scrubber.value = "0";
+      await loadFrame(0);
+    }
+  };
+
+  // Which frames are known to be analysed. A request for a frame that is
+  // not is a 404, which the browser logs as an error, so the page asks for
+  // detections only where they should be.
+  const detected: { first: number; frames: number }[] = [];
+  const analysedKnown = (index: number): boolean => {
+    if (!status) return false;
+    const analysedSoFar = Math.max(status.frames_analysed, status.progress?.frames_analysed ?? 0);
+    if (analysedSoFar === 0 && detected.length === 0) return false;
+    if (!RUNNING.has(status.status)) return true;
+    // Sampled captures skip source indexes: a chunk's range is not known.
+    if (status.every_ms) return true;
+    return detected.some((c) => index >= c.first && index < c.first + c.frames);
   };
 
   let frameSeq = 0;
   let shownFrame = -1;
+  let shownAnalysed = false;
   const loadFrame = async (index: number): Promise<void> => {
     const seq = ++frameSeq;
     setText(frameLabel, String(index));
-    if (!status || status.frames_captured + (status.progress?.frames_captured ?? 0) === 0) {
+    if (!status || Math.max(status.frames_captured, status.progress?.frames_captured ?? 0) === 0) {
       overlay.clear("No frames captured yet.");
       return;
     }
-    const detP: Promise<AnalysedFrame | null> =
-      (status.frames_analysed ?? 0) + (status.progress?.frames_analysed ?? 0) > 0
-        ? api.get<AnalysedFrame>(`${path}/frames/${index}/detections`, { min_score: 0 }, signal).catch((err: unknown) => {
-            if (isStatus(err, 404)) return null;
-            throw err;
-          })
-        : Promise.resolve(null);
+    const analysed = analysedKnown(index);
+    const detP: Promise<AnalysedFrame | null> = analysed
+      ? api.get<AnalysedFrame>(`${path}/frames/${index}/detections`, { min_score: 0 }, signal).catch((err: unknown) => {
+          if (isStatus(err, 404)) return null;
+          throw err;
+        })
+      : Promise.resolve(null);
     const imgP: Promise<{ url: string | null; why?: string }> = imageURL(`${path}/frames/${index}`, signal).then(
       (url) => ({ url }),
       (err: unknown) => {
         if (isAbort(err)) throw err;
-        if (isStatus(err, 404)) return { url: null, why: "This frame was not stored (the capture samples frames, or has not reached it)." };
+        if (isStatus(err, 404)) return { url: null, why: "This frame was not stored (the capture samples frames, or has not stored it yet)." };
         if (isStatus(err, 410)) return { url: null, why: "The image expired under the retention policy." };
         return { url: null, why: `No image: ${errorMessage(err)}` };
       },
@@ -194,10 +213,17 @@ export function capturePage(ctx: PageContext, id: string): void {
       return;
     }
     shownFrame = index;
+    shownAnalysed = frame !== null;
     const notes: string[] = [];
     if (img.why) notes.push(img.why);
     if (!frame) notes.push("Not analysed yet: no boxes to draw.");
     overlay.show({ image: img.url, frame, note: notes.join(" ") || undefined });
+  };
+
+  /** showFrame moves the scrubber to a frame and loads it. */
+  const showFrame = (index: number): void => {
+    scrubber.value = String(index);
+    run(loadFrame(index));
   };
 
   const scrub = debounce(() => run(loadFrame(Number(scrubber.value))), 120, 400);
@@ -221,9 +247,18 @@ export function capturePage(ctx: PageContext, id: string): void {
   });
 
   const refresh = debounce(() => run(load()), 300, 1500);
+  // A chunk was detected: show its first frame if none is shown yet, or
+  // reload the frame shown if it now has its detections.
+  let pendingChunk: { first: number; frames: number } | null = null;
   const refreshFrame = debounce(() => {
-    if (shownFrame >= 0 && overlay.el.querySelector(".note:not([hidden])")) run(loadFrame(shownFrame));
-  }, 800, 3000);
+    const c = pendingChunk;
+    pendingChunk = null;
+    if (!autoShown && c) {
+      autoShown = true;
+      showFrame(c.first);
+    }
+    else if (shownFrame >= 0 && !shownAnalysed && analysedKnown(shownFrame)) run(loadFrame(shownFrame));
+  }, 400, 2000);
   ctx.onLeave(() => {
     refresh.cancel();
     scrub.cancel();
@@ -237,9 +272,11 @@ export function capturePage(ctx: PageContext, id: string): void {
     if (ev.capture_id === id) {
       switch (ev.type) {
         case "capture.progress":
-          if (typeof data.frames_captured === "number") {
+          if (typeof data.frames_captured === "number" && data.frames_captured > 0) {
             setText(frames.value, String(data.frames_captured));
             frames.value.dataset.value = String(data.frames_captured);
+            scrubber.max = String(data.frames_captured - 1);
+            scrubber.disabled = false;
           }
           break;
         case "capture.finished":
@@ -255,8 +292,12 @@ export function capturePage(ctx: PageContext, id: string): void {
             setText(lag.value, fmtMs(lastLag));
             lag.value.dataset.value = String(lastLag);
           }
-          // A frame shown as not analysed may be now.
-          refreshFrame();
+          if (typeof data.first_frame === "number" && typeof data.frames === "number") {
+            const c = { first: data.first_frame, frames: data.frames };
+            detected.push(c);
+            pendingChunk ??= c;
+            refreshFrame();
+          }
           break;
         default:
           break;
@@ -266,8 +307,16 @@ export function capturePage(ctx: PageContext, id: string): void {
   };
 
   ctx.live({ capture: id }, onEvent);
-  void settle(
-    ctx,
-    load().then(() => loadFrame(0)),
-  ).then(() => ctx.ready());
+  // A capture that has ended shows its first frame; a running one shows the
+  // first frame of the next chunk detected.
+  const first = async (): Promise<void> => {
+    await load();
+    if (autoShown || !status) return;
+    if (status.frames_captured === 0) {
+      overlay.clear(RUNNING.has(status.status) ? "No frames captured yet." : "This capture stored no frames.");
+    } else {
+      overlay.clear("Frames show here as their chunks are detected; move the scrubber to look at one.");
+    }
+  };
+  void settle(ctx, first()).then(() => ctx.ready());
 }

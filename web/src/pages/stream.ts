@@ -10,12 +10,14 @@ import { classColor } from "../lib/boxes";
 import { card, emptyRow, h, link, replace, table } from "../lib/dom";
 import { fmtDate, fmtNum, fmtSeconds } from "../lib/format";
 import { rememberMaxFrames } from "../lib/maxframes";
-import { captureHref } from "../lib/route";
+import { captureHref, href } from "../lib/route";
 import {
   BUCKETS,
   DEFAULT_RANGE,
   METRICS,
   RANGES,
+  defaultCovers,
+  rangeQuery,
   rangeSeconds,
   seriesEnd,
   type Bucket,
@@ -66,11 +68,19 @@ function select(testid: string, options: { value: string; label: string }[], val
   return s;
 }
 
-export function streamPage(ctx: PageContext, id: string): void {
+export interface StreamView {
+  /** The chart's range (RANGES) and bucket (BUCKETS), e.g. from #/streams/x?range=1y. */
+  range?: string | null;
+  bucket?: string | null;
+}
+
+export function streamPage(ctx: PageContext, id: string, view: StreamView = {}): void {
   const { signal } = ctx;
   const path = `/streams/${enc(id)}`;
   let stream: Stream | null = null;
-  let hasCaptures = false;
+  // Whether the stream may have an analysed frame: asking when it has none is
+  // a 404, which a browser logs as an error, so the page asks only then.
+  let hasFrames = false;
   let series: Series[] = [];
 
   const run = (p: Promise<unknown>): void => {
@@ -88,10 +98,15 @@ export function streamPage(ctx: PageContext, id: string): void {
   const bucketSel = select(
     "bucket",
     BUCKETS.map((b) => ({ value: b, label: `per ${b}` })),
-    "minute",
+    BUCKETS.includes(view.bucket as Bucket) ? (view.bucket as Bucket) : "minute",
     "Bucket",
   );
-  const rangeSel = select("range", RANGES.map((r) => ({ value: r.value, label: `last ${r.label}` })), DEFAULT_RANGE, "Range");
+  const rangeSel = select(
+    "range",
+    RANGES.map((r) => ({ value: r.value, label: `last ${r.label}` })),
+    rangeSeconds(view.range ?? "") !== null ? (view.range as string) : DEFAULT_RANGE,
+    "Range",
+  );
   const metricSel = select("metric", METRICS, "avg_per_frame", "Value");
   const chartNote = h("span", { class: "muted small", "data-testid": "chart-note" });
 
@@ -163,15 +178,17 @@ export function streamPage(ctx: PageContext, id: string): void {
     const seq = ++seriesSeq;
     const bucket = bucketSel.value as Bucket;
     const range = rangeSel.value;
-    const query = { bucket, top: 5, points: 1000 };
-    let got = await api.get<Series[]>(`${path}/series`, query, signal);
-    // Ranges end at the stream's newest data: the default answer (the last
-    // 24 h of data) tells where that is; other ranges are asked from there.
-    const secs = rangeSeconds(range);
-    const end = seriesEnd(got);
-    if (range !== DEFAULT_RANGE && secs !== null && end !== null) {
-      const from = new Date(end - secs * 1000).toISOString();
-      got = await api.get<Series[]>(`${path}/series`, { ...query, from }, signal);
+    const query = { bucket, top: 5 };
+    let got: Series[];
+    if (defaultCovers(range, bucket)) {
+      got = await api.get<Series[]>(`${path}/series`, query, signal);
+    } else {
+      // Ranges end with the stream's newest data, which only the API knows:
+      // a small question (one object's last day by minute) says where that is.
+      const probe = await api.get<Series[]>(`${path}/series`, { bucket: "minute", top: 1 }, signal);
+      const end = seriesEnd(probe);
+      const secs = rangeSeconds(range) ?? 86400;
+      got = end === null ? [] : await api.get<Series[]>(`${path}/series`, { ...query, ...rangeQuery(end, secs) }, signal);
     }
     if (seq !== seriesSeq) return;
     series = got;
@@ -210,8 +227,8 @@ export function streamPage(ctx: PageContext, id: string): void {
   let frameSeq = 0;
   const loadFrame = async (): Promise<void> => {
     const seq = ++frameSeq;
-    if (!hasCaptures) {
-      overlay.clear("No analysed frame yet: start a capture.");
+    if (!hasFrames) {
+      overlay.clear("No analysed frame yet.");
       return;
     }
     let frame: AnalysedFrame;
@@ -254,7 +271,7 @@ export function streamPage(ctx: PageContext, id: string): void {
 
   const loadCaptures = async (): Promise<void> => {
     const rows = await api.get<Capture[]>(`${path}/captures`, { limit: 20 }, signal);
-    hasCaptures = rows.length > 0;
+    hasFrames ||= rows.some((c) => c.frames_captured > 0 && c.status !== "running");
     replace(capturesT.body, rows.length ? rows.map(captureRow) : emptyRow(7, "No captures yet."));
   };
 
@@ -420,8 +437,16 @@ export function streamPage(ctx: PageContext, id: string): void {
 
   // --- controls and live updates ---
 
-  bucketSel.addEventListener("change", () => run(loadSeries()));
-  rangeSel.addEventListener("change", () => run(loadSeries()));
+  // The chart's choices go in the address (without a new history entry or a
+  // re-render), so a link or a reload keeps them.
+  const chartChanged = (): void => {
+    const r = rangeSel.value === DEFAULT_RANGE ? null : rangeSel.value;
+    const b = bucketSel.value === "minute" ? null : bucketSel.value;
+    history.replaceState(history.state, "", href({ page: "stream", id, range: r, bucket: b }));
+    run(loadSeries());
+  };
+  bucketSel.addEventListener("change", chartChanged);
+  rangeSel.addEventListener("change", chartChanged);
   metricSel.addEventListener("change", drawChart);
 
   const refreshAnalytics = debounce(() => {
@@ -446,7 +471,6 @@ export function streamPage(ctx: PageContext, id: string): void {
     const row = capturesT.body.querySelector(`tr[data-capture="${CSS.escape(ev.capture_id)}"]`);
     switch (ev.type) {
       case "capture.started":
-        hasCaptures = true;
         refreshCaptures();
         break;
       case "capture.progress":
@@ -468,7 +492,7 @@ export function streamPage(ctx: PageContext, id: string): void {
         refreshCaptures();
         break;
       case "chunk.detected":
-        hasCaptures = true;
+        hasFrames = true;
         refreshFrame();
         break;
       default:
@@ -482,7 +506,7 @@ export function streamPage(ctx: PageContext, id: string): void {
     () => loadFrame(),
     async (err: unknown) => {
       // Without the list, still try the frame.
-      hasCaptures = true;
+      hasFrames = true;
       await loadFrame();
       throw err;
     },

@@ -265,7 +265,16 @@ export function capturePage(ctx: PageContext, id: string): void {
     refreshFrame.cancel();
   });
 
+  // Events missed before the stream connected (a capture that ends at once)
+  // are caught up by looking again while it runs and nothing comes.
+  let lastEventAt = Date.now();
+  const poll = setInterval(() => {
+    if (status && RUNNING.has(status.status) && Date.now() - lastEventAt > 4000) run(load());
+  }, 5000);
+  ctx.onLeave(() => clearInterval(poll));
+
   const onEvent = (ev: PipelineEvent): void => {
+    lastEventAt = Date.now();
     events++;
     root.dataset.events = String(events);
     const data = ev.data ?? {};

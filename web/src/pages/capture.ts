@@ -319,7 +319,24 @@ export function capturePage(ctx: PageContext, id: string): void {
   // A capture that has ended shows its first frame; a running one shows the
   // first frame of the next chunk detected.
   const first = async (): Promise<void> => {
-    await load();
+    try {
+      await load();
+    } catch (err) {
+      if (isStatus(err, 404)) {
+        root.dataset.notFound = "true";
+        replace(
+          root,
+          h(
+            "div",
+            { class: "card", "data-testid": "not-found" },
+            h("h1", null, "No such capture"),
+            h("p", { class: "mono" }, id),
+            h("p", null, "Neither a capture row nor a workflow has this id. ", link("#/", "Back to the overview")),
+          ),
+        );
+      }
+      throw err;
+    }
     if (autoShown || !status) return;
     if (status.frames_captured === 0) {
       overlay.clear(RUNNING.has(status.status) ? "No frames captured yet." : "This capture stored no frames.");

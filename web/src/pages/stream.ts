@@ -164,7 +164,15 @@ export function streamPage(ctx: PageContext, id: string, view: StreamView = {}):
       stream = await api.get<Stream>(path, undefined, signal);
     } catch (err) {
       if (isStatus(err, 404)) {
-        title.textContent = `Stream ${id} not found`;
+        replace(
+          ctx.root,
+          h(
+            "div",
+            { class: "card", "data-testid": "not-found" },
+            h("h1", null, `No stream ${id}`),
+            h("p", null, "It is not registered, or was deleted. ", link("#/", "Back to the overview")),
+          ),
+        );
       }
       throw err;
     }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { bucketCount, rangeSeconds, seriesEnd, seriesToChart, sparkPoints } from "../src/lib/series";
+import { bucketCount, defaultCovers, rangeQuery, rangeSeconds, seriesEnd, seriesToChart, sparkPoints } from "../src/lib/series";
 import type { Series } from "../src/types";
 
 const t = (m: number): string => new Date(Date.UTC(2024, 4, 1, 12, m)).toISOString();
@@ -84,6 +84,16 @@ describe("seriesEnd and ranges", () => {
     assert.equal(seriesEnd([person, car]), (x(4) + 60) * 1000);
     assert.equal(seriesEnd([{ ...person, bucket_seconds: 3600 }]), (x(3) + 3600) * 1000);
     assert.equal(seriesEnd([]), null);
+  });
+
+  it("asks for from/to only where the API's default range differs", () => {
+    assert.equal(defaultCovers("24h", "minute"), true);
+    assert.equal(defaultCovers("24h", "hour"), true);
+    assert.equal(defaultCovers("24h", "day"), false);
+    assert.equal(defaultCovers("30d", "day"), true);
+    assert.equal(defaultCovers("1y", "minute"), false);
+    const end = Date.UTC(2024, 4, 1, 12, 5);
+    assert.deepEqual(rangeQuery(end, 3600), { from: "2024-05-01T11:05:00.000Z", to: "2024-05-01T12:05:00.000Z" });
   });
 
   it("knows the offered ranges", () => {

@@ -5,13 +5,26 @@ export interface Debounced {
   cancel(): void;
 }
 
+/** The clock debounce uses; tests pass a fake one. */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
 /**
  * debounce runs fn once `wait` ms after the last call, but at least every
  * `maxWait` ms while calls keep coming (so a steady stream of events still
  * refreshes the page).
  */
-export function debounce(fn: () => void, wait: number, maxWait = wait * 4): Debounced {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+export function debounce(fn: () => void, wait: number, maxWait = wait * 4, clock: Clock = realClock): Debounced {
+  let timer: unknown;
   let first = 0;
   const run = (): void => {
     timer = undefined;
@@ -19,14 +32,14 @@ export function debounce(fn: () => void, wait: number, maxWait = wait * 4): Debo
     fn();
   };
   const d = (): void => {
-    const now = Date.now();
+    const now = clock.now();
     if (first === 0) first = now;
-    if (timer !== undefined) clearTimeout(timer);
+    if (timer !== undefined) clock.clearTimeout(timer);
     const due = Math.min(wait, Math.max(0, first + maxWait - now));
-    timer = setTimeout(run, due);
+    timer = clock.setTimeout(run, due);
   };
   d.cancel = (): void => {
-    if (timer !== undefined) clearTimeout(timer);
+    if (timer !== undefined) clock.clearTimeout(timer);
     timer = undefined;
     first = 0;
   };

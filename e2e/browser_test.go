@@ -59,10 +59,14 @@ func newBrowser(t testing.TB) *browser {
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithListener(b.record))
 	t.Cleanup(func() { cancel(); cancelAlloc() })
 	b.ctx = ctx
-	b.run("starting Chromium", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+	// The first run starts the browser, which lives as long as its context:
+	// that one has no timeout.
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := cdp.Call(ctx, t, cdplog.Enable, cdp.Empty{})
 		return err
-	}))
+	})); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
 	// The recording works: a console error made on purpose is seen.
 	b.eval(`console.error("probe"), true`, nil)
 	waitFor(t, "a console error to be recorded", 10*time.Second, func() bool { return len(b.consoleErrors()) > 0 })

@@ -182,7 +182,16 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("capture page: %d events over SSE, same document %v, frames captured %q; want 2 or more, true, 30",
 			events, sameDocument, frames)
 	}
-	b.waitJS("the scrubber's frame", `document.querySelector('[data-testid="overlay"]')?.dataset.boxes !== undefined`, 10*time.Second)
+	// The scrubber spans the stored frames; frame 5 is drawn with exactly
+	// its detections above the score.
+	b.waitJS("the scrubber over 30 frames", `+document.querySelector('[data-testid="scrubber"]').max === 29`, 10*time.Second)
+	b.eval(`(() => { const s = document.querySelector('[data-testid="scrubber"]');
+		s.value = "5"; s.dispatchEvent(new Event("input", { bubbles: true })); })()`, nil)
+	api.must(http.StatusOK, http.MethodGet, "/api/v1/captures/"+formCapture+"/frames/5/detections", "", &latest)
+	b.eval(`+document.querySelector('[data-testid="capture-page"] [data-testid="min-score"]').value`, &slider)
+	wantBoxes := strconv.Itoa(boxes(slider, ""))
+	b.waitJS("frame 5 with "+wantBoxes+" boxes", `(() => { const o = document.querySelector('[data-testid="overlay"]');
+		return o.dataset.frame === "5" && o.dataset.boxes === `+jsString(wantBoxes)+`; })()`, 10*time.Second)
 	b.screenshot("capture")
 
 	b.eval(`location.hash = "#/rankings?object=person"`, nil)

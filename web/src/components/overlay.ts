@@ -16,6 +16,8 @@ export interface OverlayView {
   frame: AnalysedFrame | null;
   /** A line shown under the image, e.g. why there are no boxes. */
   note?: string;
+  /** The frame's index, when there is a frame but no analysis of it. */
+  index?: number;
 }
 
 export class FrameOverlay {
@@ -102,6 +104,10 @@ export class FrameOverlay {
     this.renderClasses();
     this.unhover();
     this.redraw();
+    // data-frame names the frame drawn, data-boxes (set by redraw) its boxes.
+    const index = view.frame?.frame_index ?? view.index;
+    if (index === undefined) delete this.canvas.dataset.frame;
+    else this.canvas.dataset.frame = String(index);
     const f = view.frame;
     setText(
       this.info,

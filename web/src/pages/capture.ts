@@ -217,7 +217,7 @@ export function capturePage(ctx: PageContext, id: string): void {
     const notes: string[] = [];
     if (img.why) notes.push(img.why);
     if (!frame) notes.push("Not analysed yet: no boxes to draw.");
-    overlay.show({ image: img.url, frame, note: notes.join(" ") || undefined });
+    overlay.show({ image: img.url, frame, note: notes.join(" ") || undefined, index });
   };
 
   /** showFrame moves the scrubber to a frame and loads it. */

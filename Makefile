@@ -66,13 +66,15 @@ test: services web ## the dashboard's lint and unit tests, then Go's against rea
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) test -race -count=1 -timeout 40m ./...
 
-bench: services ## benchmarks: detection engine vs its limit and a Python loop, end-to-end lag on a live RTMP stream
+bench: services web ## benchmarks: detection engine vs its limit and a Python loop, end-to-end lag on a live RTMP stream, rollups, the dashboard
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./internal/detector/
 	$(GO) test -run '^$$' -bench RTMPLag -benchtime 2x ./e2e/
 	$(GO) test -run '^$$' -bench DetectEngine -benchtime 1x -timeout 30m ./e2e/ | tee .data/detect-bench.log
 	@grep '^detect-bench:' .data/detect-bench.log
 	set -o pipefail; $(GO) test -run '^$$' -bench Rollup -benchtime 1x -timeout 20m ./dbt_like/ | tee .data/rollup-bench.log
 	@grep '^rollup-bench:' .data/rollup-bench.log
+	set -o pipefail; $(GO) test -run '^$$' -bench Dashboard -benchtime 1x -timeout 30m ./e2e/ | tee .data/dashboard-bench.log
+	@grep '^dashboard-bench:' .data/dashboard-bench.log
 
 FUZZTIME ?= 30s
 

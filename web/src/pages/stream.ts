@@ -186,7 +186,10 @@ export function streamPage(ctx: PageContext, id: string, view: StreamView = {}):
     const seq = ++seriesSeq;
     const bucket = bucketSel.value as Bucket;
     const range = rangeSel.value;
-    const query = { bucket, top: 5 };
+    // At most one point per pixel of the chart: the server merges buckets
+    // beyond that.
+    const points = Math.max(100, Math.min(5000, Math.round(chart.el.clientWidth || 1000)));
+    const query = { bucket, top: 5, points };
     let got: Series[];
     if (defaultCovers(range, bucket)) {
       got = await api.get<Series[]>(`${path}/series`, query, signal);

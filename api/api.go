@@ -157,6 +157,7 @@ func New(deps Deps) *Server {
 	v1.POST("/captures/:id/cancel", s.cancelCapture)
 	v1.POST("/retention/run", s.runRetention)
 	v1.GET("/events", s.streamEvents)
+	v1.GET("/captures/:id/frames", s.listFrames)
 	v1.GET("/captures/:id/frames/:index", s.getFrame)
 	v1.GET("/captures/:id/frames/:index/detections", s.getFrameDetections)
 	v1.GET("/streams/:id/frames/latest", s.getLatestFrame)

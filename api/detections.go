@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -111,4 +112,50 @@ func (s *Server) analysedFrame(ctx context.Context, q frameQuery, sql string, ar
 		f.Detections = []detector.Detection{}
 	}
 	return f, nil
+}
+
+// FrameSummary is one analysed frame of a capture, for stepping through them.
+type FrameSummary struct {
+	FrameIndex int       `json:"frame_index"`
+	TS         time.Time `json:"ts"`
+	Detections int       `json:"detections"` // stored, whatever their score
+}
+
+// listFrames lists a capture's analysed frames by index, from after ?after=
+// (exclusive), at most ?limit=: with sampling (every_ms) the indexes are the
+// source's and have gaps.
+func (s *Server) listFrames(c echo.Context) error {
+	id, err := idParam(c, "id", "capture")
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(c, "limit", 10000, 1, 100000)
+	if err != nil {
+		return err
+	}
+	after, err := intParam(c, "after", -1, -1, math.MaxInt32)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var exists bool
+	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM captures WHERE id = $1)`, id).Scan(&exists); err != nil {
+		return dbError("loading capture "+id, err)
+	}
+	if !exists {
+		return notFound("capture %q not found", id)
+	}
+	rows, err := s.db.Query(ctx, `SELECT frame_index, ts, detection_count FROM frames
+  WHERE capture_id = $1 AND frame_index > $2 ORDER BY frame_index LIMIT $3`, id, after, limit)
+	if err != nil {
+		return dbError("listing the frames of capture "+id, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[FrameSummary])
+	if err != nil {
+		return dbError("listing the frames of capture "+id, err)
+	}
+	if out == nil {
+		out = []FrameSummary{}
+	}
+	return c.JSON(http.StatusOK, out)
 }

@@ -55,4 +55,27 @@ func TestFrameDetectionsAndLatestFrame(t *testing.T) {
 	}
 	get("/api/v1/streams/empty/frames/latest", http.StatusNotFound)
 	get("/api/v1/streams/nowhere/frames/latest", http.StatusNotFound)
+
+	// The analysed frames, sampled: indexes 0, 2 and 4; frames 6 and 8 are
+	// stored but not analysed yet.
+	list := func(query string) (idx []int) {
+		t.Helper()
+		var frames []FrameSummary
+		if err := json.Unmarshal(l.send(h, http.MethodGet, "/api/v1/captures/"+frameCapture+"/frames"+query, "", "", http.StatusOK), &frames); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range frames {
+			idx = append(idx, f.FrameIndex)
+		}
+		return idx
+	}
+	if got := list(""); !equal(got, []int{0, 2, 4}) {
+		t.Errorf("frames = %v, want 0 2 4", got)
+	}
+	if got := list("?after=0&limit=1"); !equal(got, []int{2}) {
+		t.Errorf("frames after 0, 1 of them = %v, want 2", got)
+	}
+	l.send(h, http.MethodGet, "/api/v1/captures/capture-nope/frames", "", "", http.StatusNotFound)
+	l.send(h, http.MethodGet, "/api/v1/captures/"+frameCapture+"/frames?limit=0", "", "", http.StatusBadRequest)
+	l.send(h, http.MethodGet, "/api/v1/captures/"+frameCapture+"/frames?after=-2", "", "", http.StatusBadRequest)
 }

@@ -88,6 +88,7 @@ var specOps = map[string]specOp{
 	// does not decode.
 	"GET /api/v1/captures/{id}/frames/{index}": {responses: map[int]any{200: nil}, uses: useDB | useStore,
 		extra: []int{http.StatusGone, http.StatusInternalServerError}},
+	"GET /api/v1/captures/{id}/frames":                    {responses: map[int]any{200: []FrameSummary{}}, uses: useDB},
 	"GET /api/v1/captures/{id}/frames/{index}/detections": {responses: map[int]any{200: AnalysedFrame{}}, uses: useDB},
 	"GET /api/v1/streams/{id}/frames/latest":              {responses: map[int]any{200: AnalysedFrame{}}, uses: useDB},
 	"GET /api/v1/events":                                  {responses: map[int]any{200: nil}, uses: useDB},

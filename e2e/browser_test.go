@@ -137,9 +137,20 @@ func (b *browser) eval(js string, out any) {
 // waitJS waits until a JavaScript expression is truthy.
 func (b *browser) waitJS(what, js string, timeout time.Duration) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, timeout+5*time.Second)
-	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithDeadline(b.ctx, deadline.Add(5*time.Second))
+		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(time.Until(deadline)),
+			chromedp.WithPollingInterval(20*time.Millisecond)))
+		cancel()
+		// A poll started while a navigation replaced the document loses its
+		// JavaScript context: poll the new one.
+		if err != nil && strings.Contains(err.Error(), "Cannot find context") && time.Now().Before(deadline) {
+			continue
+		}
+		if err == nil {
+			return
+		}
 		page, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 2000) : ""`))
 		b.t.Fatalf("browser: waiting for %s (%s): %v\npage text: %s\nconsole errors: %v", what, js, err, page, b.consoleErrors())
 	}

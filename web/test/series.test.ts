@@ -1,6 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { bucketCount, defaultCovers, rangeQuery, rangeSeconds, seriesEnd, seriesToChart, sparkPoints } from "../src/lib/series";
+import {
+  bucketCount,
+  chartWindow,
+  defaultCovers,
+  rangeQuery,
+  rangeSeconds,
+  seriesEnd,
+  seriesToChart,
+  sparkPoints,
+  xScaleRange,
+  yScaleRange,
+} from "../src/lib/series";
 import type { Series } from "../src/types";
 
 const t = (m: number): string => new Date(Date.UTC(2024, 4, 1, 12, m)).toISOString();
@@ -101,6 +112,53 @@ describe("seriesEnd and ranges", () => {
     assert.equal(rangeSeconds("7d"), 7 * 86400);
     assert.equal(rangeSeconds("1y"), 365 * 86400);
     assert.equal(rangeSeconds("2w"), null);
+  });
+});
+
+describe("the chart's scales", () => {
+  // One bucket: a short capture, rolled up into a single minute.
+  const single: Series = { ...person, buckets: [t(3)], frames: [10], objects: [7], avg_per_frame: [0.7], max_per_frame: [2] };
+
+  it("spans the range the query asked for: the day before the end of the newest bucket by default", () => {
+    const d = seriesToChart([single], "avg_per_frame");
+    const end = seriesEnd([single]);
+    assert.equal(end, (x(3) + 60) * 1000);
+    const win = chartWindow(end ?? 0, rangeSeconds("24h") ?? 0, d.xs);
+    assert.deepEqual(win, { min: x(4) - 86400, max: x(4) });
+    // The point sits inside, at its time; the axis is a day, not years.
+    assert.ok(win.min <= x(3) && x(3) <= win.max);
+    assert.equal(win.max - win.min, 86400);
+  });
+
+  it("spans an explicit range: [to − range, to]", () => {
+    const to = Date.UTC(2024, 4, 1, 12, 5);
+    const q = rangeQuery(to, 3600);
+    const win = chartWindow(to, 3600, [x(0), x(4)]);
+    assert.deepEqual(win, { min: Date.parse(q.from) / 1000, max: Date.parse(q.to) / 1000 });
+  });
+
+  it("widens to hold a point outside the range", () => {
+    const to = Date.UTC(2024, 4, 1, 12, 5);
+    const dayStart = Date.UTC(2024, 4, 1) / 1000; // a day bucket starts before a one-hour range
+    assert.deepEqual(chartWindow(to, 3600, [dayStart]), { min: dayStart, max: to / 1000 });
+    assert.deepEqual(chartWindow(to, 60, [to / 1000 + 60]), { min: to / 1000 - 60, max: to / 1000 + 60 });
+  });
+
+  it("gives the window when uPlot ranges over the data, and keeps a zoom", () => {
+    const win = { min: x(4) - 86400, max: x(4) };
+    // uPlot's own guess for one point of seconds: 1000 days after it.
+    assert.deepEqual(xScaleRange(win, [x(3)], x(3), x(3) + 86_400_000), [win.min, win.max]);
+    assert.deepEqual(xScaleRange(win, [x(0), x(3)], x(0), x(3)), [win.min, win.max]);
+    assert.deepEqual(xScaleRange(win, [x(0), x(3)], null, null), [win.min, win.max]);
+    assert.deepEqual(xScaleRange(win, [x(0), x(3)], x(1) + 0.5, x(2) + 0.25), [x(1) + 0.5, x(2) + 0.25]);
+    assert.deepEqual(xScaleRange(win, [x(0), x(3)], win.min, win.max), [win.min, win.max]);
+  });
+
+  it("starts y at 0, one point or many", () => {
+    assert.deepEqual(yScaleRange(0.7), [0, 0.7 * 1.1]);
+    assert.deepEqual(yScaleRange(0), [0, 1]);
+    assert.deepEqual(yScaleRange(null), [0, 1]);
+    assert.deepEqual(yScaleRange(-Infinity), [0, 1]);
   });
 });
 

@@ -5,10 +5,16 @@ import uPlot from "uplot";
 import { classColor } from "../lib/boxes";
 import { h, replace, setText } from "../lib/dom";
 import { fmtDate, fmtNum } from "../lib/format";
-import { seriesToChart, type ChartData, type Metric } from "../lib/series";
+import { chartWindow, seriesToChart, xScaleRange, yScaleRange, type ChartData, type Metric } from "../lib/series";
 import type { Series } from "../types";
 
 const HEIGHT = 280;
+
+/** The time range a chart's query asked for: the `seconds` before `to` (ms). */
+export interface ChartRange {
+  to: number;
+  seconds: number;
+}
 
 function tipPlugin(tip: HTMLElement, data: () => ChartData | null): uPlot.Plugin {
   return {
@@ -85,8 +91,12 @@ export class SeriesChart {
     return Math.max(300, this.el.clientWidth || 800);
   }
 
-  /** set draws the series' metric; bucketSeconds is used when the answer does not say. */
-  set(series: Series[], metric: Metric, bucketSeconds: number): void {
+  /**
+   * set draws the series' metric over the range the query asked for (the x
+   * axis spans it, however few the points); bucketSeconds is used when the
+   * answer does not say.
+   */
+  set(series: Series[], metric: Metric, bucketSeconds: number, range: ChartRange | null): void {
     const d = seriesToChart(series, metric);
     this.data = d;
     this.el.dataset.points = String(d.points);
@@ -95,12 +105,18 @@ export class SeriesChart {
     this.plot?.destroy();
     this.plot = null;
     this.tip.hidden = true;
+    delete this.el.dataset.from;
+    delete this.el.dataset.to;
     if (d.xs.length === 0) {
       this.empty.hidden = false;
       setText(this.empty, "No counts in this range yet: they appear once a capture has been analysed and rolled up.");
       return;
     }
     this.empty.hidden = true;
+    const last = d.xs[d.xs.length - 1] ?? 0;
+    const win = chartWindow(range?.to ?? (last + (d.bucketSeconds ?? bucketSeconds)) * 1000, range?.seconds ?? 86400, d.xs);
+    this.el.dataset.from = new Date(win.min * 1000).toISOString();
+    this.el.dataset.to = new Date(win.max * 1000).toISOString();
     const opts: uPlot.Options = {
       width: this.width(),
       height: HEIGHT,
@@ -114,8 +130,8 @@ export class SeriesChart {
         })),
       ],
       scales: {
-        x: { time: true },
-        y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+        x: { time: true, range: (_u, min, max) => xScaleRange(win, d.xs, min, max) },
+        y: { range: (_u, _min, max) => yScaleRange(max) },
       },
       axes: [{ stroke: "#5b6472" }, { stroke: "#5b6472", size: 56 }],
       cursor: { focus: { prox: 24 }, drag: { x: true, y: false } },

@@ -101,6 +101,48 @@ export function seriesEnd(series: Series[]): number | null {
   return end;
 }
 
+/** The span of a chart's x axis, in Unix seconds. */
+export interface TimeWindow {
+  min: number;
+  max: number;
+}
+
+/**
+ * chartWindow is what a chart's x axis spans: the range its query asked for,
+ * [to − seconds, to] (to in ms, as seriesEnd and rangeQuery have it), widened
+ * where a point (xs, bucket starts in Unix seconds) lies outside it. Without
+ * it uPlot ranges the axis over the points alone, and one point alone gets
+ * a range of its own making (years wide).
+ */
+export function chartWindow(to: number, seconds: number, xs: number[]): TimeWindow {
+  let max = Math.floor(to / 1000);
+  let min = max - Math.max(1, seconds);
+  const first = xs[0];
+  const last = xs[xs.length - 1];
+  if (first !== undefined && first < min) min = first;
+  if (last !== undefined && last > max) max = last;
+  return { min, max };
+}
+
+/**
+ * xScaleRange is the x range for uPlot's asking with min and max: the window
+ * when uPlot ranges over the data by itself (on new data, or on a double
+ * click), which it does by asking for the first and last x (one point: the
+ * point and a range of its own guess); what it asks otherwise (a drag zoom).
+ */
+export function xScaleRange(win: TimeWindow, xs: number[], min: number | null, max: number | null): [number, number] {
+  if (min === null || max === null || !Number.isFinite(min) || !Number.isFinite(max)) return [win.min, win.max];
+  const first = xs[0];
+  const last = xs[xs.length - 1];
+  if (first === undefined || (min === first && (max === last || xs.length === 1))) return [win.min, win.max];
+  return [min, max];
+}
+
+/** yScaleRange is the y range of a chart whose highest value is max: from 0, with a tenth above the top. */
+export function yScaleRange(max: number | null): [number, number] {
+  return [0, max !== null && Number.isFinite(max) && max > 0 ? max * 1.1 : 1];
+}
+
 /** rangeSeconds reads a range name ("7d"); null when unknown. */
 export function rangeSeconds(range: string): number | null {
   return RANGES.find((r) => r.value === range)?.seconds ?? null;

@@ -2,7 +2,7 @@
 // captures, schedules, detection settings and a form to start a capture.
 
 import { settle, errorMessage, type PageContext } from "../app";
-import { SeriesChart } from "../components/chart";
+import { SeriesChart, type ChartRange } from "../components/chart";
 import { FrameOverlay } from "../components/overlay";
 import { badge, field, formValues, setFormError, settingsFields } from "../components/ui";
 import { api, enc, imageURL, isAbort, isStatus, ApiError } from "../lib/api";
@@ -82,6 +82,8 @@ export function streamPage(ctx: PageContext, id: string, view: StreamView = {}):
   // a 404, which a browser logs as an error, so the page asks only then.
   let hasFrames = false;
   let series: Series[] = [];
+  // The range the series' query asked for: the chart's x axis spans it.
+  let seriesRange: ChartRange | null = null;
 
   const run = (p: Promise<unknown>): void => {
     p.catch((err: unknown) => ctx.fail(err));
@@ -190,25 +192,29 @@ export function streamPage(ctx: PageContext, id: string, view: StreamView = {}):
     // beyond that.
     const points = Math.max(100, Math.min(5000, Math.round(chart.el.clientWidth || 1000)));
     const query = { bucket, top: 5, points };
+    const secs = rangeSeconds(range) ?? 86400;
     let got: Series[];
+    let end: number | null;
     if (defaultCovers(range, bucket)) {
+      // The API's default range ends with the end of the newest bucket.
       got = await api.get<Series[]>(`${path}/series`, query, signal);
+      end = seriesEnd(got);
     } else {
       // Ranges end with the stream's newest data, which only the API knows:
       // a small question (one object's last day by minute) says where that is.
       const probe = await api.get<Series[]>(`${path}/series`, { bucket: "minute", top: 1 }, signal);
-      const end = seriesEnd(probe);
-      const secs = rangeSeconds(range) ?? 86400;
+      end = seriesEnd(probe);
       got = end === null ? [] : await api.get<Series[]>(`${path}/series`, { ...query, ...rangeQuery(end, secs) }, signal);
     }
     if (seq !== seriesSeq) return;
     series = got;
+    seriesRange = end === null ? null : { to: end, seconds: secs };
     drawChart();
   };
 
   const drawChart = (): void => {
     const bucket = bucketSel.value as Bucket;
-    chart.set(series, metricSel.value as Metric, BUCKET_SECONDS[bucket]);
+    chart.set(series, metricSel.value as Metric, BUCKET_SECONDS[bucket], seriesRange);
     const used = Number(chart.el.dataset.bucketSeconds);
     chartNote.textContent =
       used && used !== BUCKET_SECONDS[bucket] ? `Buckets widened to ${fmtSeconds(used)} to fit the range.` : "";

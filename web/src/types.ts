@@ -69,6 +69,8 @@ export interface CaptureStatus {
   capture_id: string;
   stream_id?: string;
   status: CaptureState;
+  /** Whether a captures row exists (older servers leave it out). */
+  recorded?: boolean;
   source?: string;
   every_ms?: number;
   chunk_frames?: number;
@@ -90,6 +92,14 @@ export interface Detection {
   class: string;
   score: number;
   box: [number, number, number, number];
+}
+
+/** One analysed frame of a capture: GET /captures/{id}/frames. */
+export interface FrameSummary {
+  frame_index: number;
+  ts: string;
+  /** Detections stored for it, whatever their score. */
+  detections: number;
 }
 
 export interface AnalysedFrame {

@@ -7,6 +7,14 @@ export function fmtDate(iso: string | null | undefined): string {
   return d.toLocaleString();
 }
 
+/** fmtTime is a time of day to the millisecond (frames are tens of ms apart). */
+export function fmtTime(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", fractionalSecondDigits: 3 });
+}
+
 export function fmtInt(n: number | null | undefined): string {
   if (n === null || n === undefined || Number.isNaN(n)) return "—";
   return Math.round(n).toLocaleString();

@@ -5,10 +5,11 @@ import { errorMessage, settle, type PageContext } from "../app";
 import { FrameOverlay } from "../components/overlay";
 import { api, enc, imageURL, isAbort, isStatus } from "../lib/api";
 import { card, emptyRow, h, link, replace, setText, table } from "../lib/dom";
-import { fmtDate, fmtMs } from "../lib/format";
+import { fmtDate, fmtMs, fmtTime } from "../lib/format";
+import { FRAMES_PAGE, fetchAfterCovers, mergeFrames, scrubTarget } from "../lib/frames";
 import { streamHref } from "../lib/route";
 import { debounce } from "../lib/timing";
-import type { AnalysedFrame, CaptureStatus, PipelineEvent } from "../types";
+import type { AnalysedFrame, CaptureStatus, FrameSummary, PipelineEvent } from "../types";
 
 function stat(label: string, testid: string): { el: HTMLElement; value: HTMLElement; extra: HTMLElement } {
   const value = h("div", { class: "stat-value", "data-testid": testid }, "—");
@@ -55,6 +56,8 @@ export function capturePage(ctx: PageContext, id: string): void {
     "aria-label": "Frame",
   });
   const frameLabel = h("span", { class: "mono", "data-testid": "frame-index" }, "—");
+  const frameTime = h("span", { class: "mono small", "data-testid": "frame-time" });
+  const framePos = h("span", { class: "muted small", "data-testid": "frame-position" });
   const overlay = new FrameOverlay();
   ctx.onLeave(() => overlay.destroy());
 
@@ -77,7 +80,13 @@ export function capturePage(ctx: PageContext, id: string): void {
       card(
         "Frames",
         "frames",
-        h("div", { class: "controls scrub" }, h("label", null, "Frame ", frameLabel), scrubber),
+        h(
+          "div",
+          { class: "controls scrub" },
+          h("label", null, "Frame ", frameLabel, " ", frameTime),
+          scrubber,
+          framePos,
+        ),
         overlay.el,
       ),
       h("div", { class: "stack" }, card("Capture", "capture-meta", meta), card("Gaps", "gaps", gapsT.table)),
@@ -149,61 +158,57 @@ export function capturePage(ctx: PageContext, id: string): void {
           )
         : emptyRow(5, "No gaps: the source was read without interruption."),
     );
-
-    // The scrubber spans the frames captured so far.
-    scrubber.max = String(Math.max(0, nFrames - 1));
-    scrubber.disabled = nFrames === 0;
   };
 
-  // The first frame is shown by itself once there is one to show.
-  let autoShown = false;
-  const load = async (): Promise<void> => {
-    const s = await api.get<CaptureStatus>(path, undefined, signal);
-    render(s);
-    if (!autoShown && !RUNNING.has(s.status) && s.frames_captured > 0) {
-      autoShown = true;
-      scrubber.value = "0";
-      await loadFrame(0);
-    }
+  // The scrubber steps through the analysed frames (GET .../frames): its
+  // positions are the list's entries. While the capture runs it follows the
+  // newest frame until the user moves it; afterwards it stays put.
+  let frameList: FrameSummary[] = [];
+  let listLoaded = false;
+  // The next fetch must read the whole list: a chunk detected out of order
+  // adds frames before the last one known, which a fetch of what comes
+  // after it would miss.
+  let needFull = false;
+  let finishedSeen = false;
+  let finalSynced = false;
+  let moved = false;
+  let selected: number | null = null;
+  // Whether the capture row exists: before, the list is a 404.
+  let recorded = false;
+
+  const running = (): boolean => !finishedSeen && (status === null || RUNNING.has(status.status));
+
+  const emptyNote = (): void => {
+    if (frameList.length > 0) return;
+    const captured = status ? Math.max(status.frames_captured, status.progress?.frames_captured ?? 0) : 0;
+    const live = running();
+    if (captured === 0) overlay.clear(live ? "No frames captured yet." : "This capture stored no frames.");
+    else if (live) overlay.clear("Frames show here as soon as their chunk is analysed.");
+    else overlay.clear("No frame of this capture was analysed.");
   };
 
-  // Which frames are known to be analysed. A request for a frame that is
-  // not is a 404, which the browser logs as an error, so the page asks for
-  // detections only where they should be.
-  const detected: { first: number; frames: number }[] = [];
-  const analysedKnown = (index: number): boolean => {
-    if (!status) return false;
-    const analysedSoFar = Math.max(status.frames_analysed, status.progress?.frames_analysed ?? 0);
-    if (analysedSoFar === 0 && detected.length === 0) return false;
-    if (!RUNNING.has(status.status)) return true;
-    // Sampled captures skip source indexes: a chunk's range is not known.
-    if (status.every_ms) return true;
-    return detected.some((c) => index >= c.first && index < c.first + c.frames);
+  const label = (f: FrameSummary | undefined, position: number): void => {
+    setText(frameLabel, f ? String(f.frame_index) : "—");
+    setText(frameTime, f ? fmtTime(f.ts) : "");
+    setText(framePos, f ? `${position + 1} of ${frameList.length} analysed` : "");
   };
 
   let frameSeq = 0;
-  let shownFrame = -1;
-  let shownAnalysed = false;
   const loadFrame = async (index: number): Promise<void> => {
     const seq = ++frameSeq;
-    setText(frameLabel, String(index));
-    if (!status || Math.max(status.frames_captured, status.progress?.frames_captured ?? 0) === 0) {
-      overlay.clear("No frames captured yet.");
-      return;
-    }
-    const analysed = analysedKnown(index);
-    const detP: Promise<AnalysedFrame | null> = analysed
-      ? api.get<AnalysedFrame>(`${path}/frames/${index}/detections`, { min_score: 0 }, signal).catch((err: unknown) => {
-          if (isStatus(err, 404)) return null;
-          throw err;
-        })
-      : Promise.resolve(null);
+    // Listed frames are analysed: their detections exist.
+    const detP: Promise<AnalysedFrame | null> = api
+      .get<AnalysedFrame>(`${path}/frames/${index}/detections`, { min_score: 0 }, signal)
+      .catch((err: unknown) => {
+        if (isStatus(err, 404)) return null;
+        throw err;
+      });
     const imgP: Promise<{ url: string | null; why?: string }> = imageURL(`${path}/frames/${index}`, signal).then(
       (url) => ({ url }),
       (err: unknown) => {
         if (isAbort(err)) throw err;
-        if (isStatus(err, 404)) return { url: null, why: "This frame was not stored (the capture samples frames, or has not stored it yet)." };
-        if (isStatus(err, 410)) return { url: null, why: "The image expired under the retention policy." };
+        if (isStatus(err, 404)) return { url: null, why: "This frame's image is not stored." };
+        if (isStatus(err, 410)) return { url: null, why: "The image expired under the retention policy; its detections remain." };
         return { url: null, why: `No image: ${errorMessage(err)}` };
       },
     );
@@ -212,23 +217,116 @@ export function capturePage(ctx: PageContext, id: string): void {
       if (img.url) URL.revokeObjectURL(img.url);
       return;
     }
-    shownFrame = index;
-    shownAnalysed = frame !== null;
     const notes: string[] = [];
     if (img.why) notes.push(img.why);
-    if (!frame) notes.push("Not analysed yet: no boxes to draw.");
+    if (!frame) notes.push("Its detections are gone: no boxes to draw.");
     overlay.show({ image: img.url, frame, note: notes.join(" ") || undefined, index });
   };
 
-  /** showFrame moves the scrubber to a frame and loads it. */
-  const showFrame = (index: number): void => {
-    scrubber.value = String(index);
-    run(loadFrame(index));
+  /** place sets the scrubber over the list and shows the frame it should. */
+  const place = (): void => {
+    const n = frameList.length;
+    scrubber.max = String(Math.max(0, n - 1));
+    scrubber.disabled = n === 0;
+    const target = scrubTarget(frameList, { selected, moved, running: running() });
+    const f = frameList[target];
+    if (!f) {
+      scrubber.value = "0";
+      label(undefined, -1);
+      emptyNote();
+      return;
+    }
+    scrubber.value = String(target);
+    label(f, target);
+    if (f.frame_index !== selected) {
+      selected = f.frame_index;
+      run(loadFrame(f.frame_index));
+    }
   };
 
-  const scrub = debounce(() => run(loadFrame(Number(scrubber.value))), 120, 400);
+  const fetchFrames = async (): Promise<void> => {
+    const full = needFull || frameList.length === 0;
+    needFull = false;
+    let after = full ? -1 : (frameList[frameList.length - 1]?.frame_index ?? -1);
+    const got: FrameSummary[] = [];
+    try {
+      for (;;) {
+        const page = await api.get<FrameSummary[]>(
+          `${path}/frames`,
+          { after: after >= 0 ? after : undefined, limit: FRAMES_PAGE },
+          signal,
+        );
+        got.push(...page);
+        const last = page[page.length - 1];
+        if (page.length < FRAMES_PAGE || !last) break;
+        after = last.frame_index;
+      }
+    } catch (err) {
+      if (full) needFull = true;
+      throw err;
+    }
+    frameList = full ? got : mergeFrames(frameList, got);
+    listLoaded = true;
+    // Fewer frames than the status counted: some came in out of order.
+    if (!full && status && status.frames_analysed > frameList.length) needFull = true;
+    place();
+  };
+
+  // One fetch of the list at a time; a call during one fetches again after it.
+  let syncing: Promise<void> | null = null;
+  let syncAgain = false;
+  const syncFrames = (): Promise<void> => {
+    if (!recorded) return Promise.resolve();
+    if (syncing) {
+      syncAgain = true;
+      return syncing;
+    }
+    const loop = async (): Promise<void> => {
+      try {
+        do {
+          syncAgain = false;
+          await fetchFrames();
+        } while (syncAgain && !signal.aborted);
+      } finally {
+        syncing = null;
+      }
+    };
+    syncing = loop();
+    return syncing;
+  };
+
+  /** load reads the status, and the list when it may have changed (or listToo). */
+  const load = async (listToo = false): Promise<void> => {
+    const s = await api.get<CaptureStatus>(path, undefined, signal);
+    render(s);
+    if (s.recorded === true || (s.recorded === undefined && s.status !== "pending")) recorded = true;
+    if (!RUNNING.has(s.status)) finishedSeen = true;
+    let sync = listToo || !listLoaded;
+    if (finishedSeen && !finalSynced) {
+      // The end: read the whole list once more.
+      finalSynced = true;
+      needFull = true;
+      sync = true;
+    }
+    if (Math.max(s.frames_analysed, s.progress?.frames_analysed ?? 0) > frameList.length) sync = true;
+    if (sync && recorded) await syncFrames();
+    else emptyNote();
+  };
+
+  const scrub = debounce(
+    () => {
+      if (selected !== null) run(loadFrame(selected));
+    },
+    120,
+    400,
+  );
   scrubber.addEventListener("input", () => {
-    setText(frameLabel, scrubber.value);
+    const position = Number(scrubber.value);
+    const f = frameList[position];
+    if (!f) return;
+    moved = true;
+    selected = f.frame_index;
+    label(f, position);
     scrub();
   });
 
@@ -247,29 +345,18 @@ export function capturePage(ctx: PageContext, id: string): void {
   });
 
   const refresh = debounce(() => run(load()), 300, 1500);
-  // A chunk was detected: show its first frame if none is shown yet, or
-  // reload the frame shown if it now has its detections.
-  let pendingChunk: { first: number; frames: number } | null = null;
-  const refreshFrame = debounce(() => {
-    const c = pendingChunk;
-    pendingChunk = null;
-    if (!autoShown && c) {
-      autoShown = true;
-      showFrame(c.first);
-    }
-    else if (shownFrame >= 0 && !shownAnalysed && analysedKnown(shownFrame)) run(loadFrame(shownFrame));
-  }, 400, 2000);
+  const syncSoon = debounce(() => run(syncFrames()), 250, 1000);
   ctx.onLeave(() => {
     refresh.cancel();
     scrub.cancel();
-    refreshFrame.cancel();
+    syncSoon.cancel();
   });
 
   // Events missed before the stream connected (a capture that ends at once)
   // are caught up by looking again while it runs and nothing comes.
   let lastEventAt = Date.now();
   const poll = setInterval(() => {
-    if (status && RUNNING.has(status.status) && Date.now() - lastEventAt > 4000) run(load());
+    if (status && running() && Date.now() - lastEventAt > 4000) run(load(true));
   }, 5000);
   ctx.onLeave(() => clearInterval(poll));
 
@@ -279,13 +366,13 @@ export function capturePage(ctx: PageContext, id: string): void {
     root.dataset.events = String(events);
     const data = ev.data ?? {};
     if (ev.capture_id === id) {
+      // Events come from the capture's rows: it is recorded.
+      recorded = true;
       switch (ev.type) {
         case "capture.progress":
           if (typeof data.frames_captured === "number" && data.frames_captured > 0) {
             setText(frames.value, String(data.frames_captured));
             frames.value.dataset.value = String(data.frames_captured);
-            scrubber.max = String(data.frames_captured - 1);
-            scrubber.disabled = false;
           }
           break;
         case "capture.finished":
@@ -294,6 +381,11 @@ export function capturePage(ctx: PageContext, id: string): void {
             statusEl.className = `badge status-${data.status}`;
             cancelBtn.hidden = true;
           }
+          // The end: read the whole list once more.
+          finishedSeen = true;
+          finalSynced = true;
+          needFull = true;
+          syncSoon();
           break;
         case "chunk.detected":
           if (typeof data.lag_ms === "number") {
@@ -301,12 +393,10 @@ export function capturePage(ctx: PageContext, id: string): void {
             setText(lag.value, fmtMs(lastLag));
             lag.value.dataset.value = String(lastLag);
           }
-          if (typeof data.first_frame === "number" && typeof data.frames === "number") {
-            const c = { first: data.first_frame, frames: data.frames };
-            detected.push(c);
-            pendingChunk ??= c;
-            refreshFrame();
-          }
+          // A chunk before the newest frame known, not in the list: read
+          // the whole list.
+          if (typeof data.first_frame === "number" && !fetchAfterCovers(frameList, data.first_frame)) needFull = true;
+          syncSoon();
           break;
         default:
           break;
@@ -316,8 +406,7 @@ export function capturePage(ctx: PageContext, id: string): void {
   };
 
   ctx.live({ capture: id }, onEvent);
-  // A capture that has ended shows its first frame; a running one shows the
-  // first frame of the next chunk detected.
+  // A capture that has ended shows its first frame; a running one its newest.
   const first = async (): Promise<void> => {
     try {
       await load();
@@ -336,12 +425,6 @@ export function capturePage(ctx: PageContext, id: string): void {
         );
       }
       throw err;
-    }
-    if (autoShown || !status) return;
-    if (status.frames_captured === 0) {
-      overlay.clear(RUNNING.has(status.status) ? "No frames captured yet." : "This capture stored no frames.");
-    } else {
-      overlay.clear("Frames show here as their chunks are detected; move the scrubber to look at one.");
     }
   };
   void settle(ctx, first()).then(() => ctx.ready());

@@ -152,7 +152,10 @@ func (b *browser) waitJS(what, js string, timeout time.Duration) {
 			return
 		}
 		page, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 2000) : ""`))
-		b.t.Fatalf("browser: waiting for %s (%s): %v\npage text: %s\nconsole errors: %v", what, js, err, page, b.consoleErrors())
+		loaded, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](
+			`performance.getEntriesByType("resource").map(e => Math.round(e.duration) + " ms " + e.name).join("\n")`))
+		b.t.Fatalf("browser: waiting for %s (%s): %v\npage text: %s\nrequests done:\n%s\nconsole errors: %v",
+			what, js, err, page, loaded, b.consoleErrors())
 	}
 }
 

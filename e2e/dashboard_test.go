@@ -153,6 +153,7 @@ func TestDashboard(t *testing.T) {
 	checkOverlay(0.3, "person")
 	b.eval(`document.querySelector('input[data-class="person"]').click()`, nil)
 	checkOverlay(0.3, "")
+	b.waitJS("the latest frame's picture", `document.querySelector('[data-testid="overlay"]').dataset.image === "loaded"`, 10*time.Second)
 	b.screenshot("stream")
 
 	// Start a capture from the form: the page moves to the capture (no
@@ -167,6 +168,8 @@ func TestDashboard(t *testing.T) {
 	b.eval(`location.hash`, &hash)
 	formCapture := strings.TrimPrefix(hash, "#/captures/")
 	b.waitJS("the capture to finish", `document.querySelector('[data-testid="capture-status"]')?.textContent.trim() === "completed"`, 4*time.Minute)
+	// The page then reads the finished capture: no phase left.
+	b.waitJS("the finished capture read again", `document.querySelector('[data-testid="phase"]').textContent === ""`, 10*time.Second)
 	var events int
 	var sameDocument bool
 	var frames string
@@ -190,8 +193,8 @@ func TestDashboard(t *testing.T) {
 	api.must(http.StatusOK, http.MethodGet, "/api/v1/captures/"+formCapture+"/frames/5/detections", "", &latest)
 	b.eval(`+document.querySelector('[data-testid="capture-page"] [data-testid="min-score"]').value`, &slider)
 	wantBoxes := strconv.Itoa(boxes(slider, ""))
-	b.waitJS("frame 5 with "+wantBoxes+" boxes", `(() => { const o = document.querySelector('[data-testid="overlay"]');
-		return o.dataset.frame === "5" && o.dataset.boxes === `+jsString(wantBoxes)+`; })()`, 10*time.Second)
+	b.waitJS("frame 5 with "+wantBoxes+" boxes over its picture", `(() => { const o = document.querySelector('[data-testid="overlay"]');
+		return o.dataset.frame === "5" && o.dataset.boxes === `+jsString(wantBoxes)+` && o.dataset.image === "loaded"; })()`, 10*time.Second)
 	b.screenshot("capture")
 
 	b.eval(`location.hash = "#/rankings?object=person"`, nil)

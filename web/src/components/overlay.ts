@@ -73,11 +73,15 @@ export class FrameOverlay {
       setText(this.sliderOut, fmtScore(this.minScore()));
       this.redraw();
     });
+    // data-image says whether the frame's picture is there: loading, loaded or error.
     this.img.addEventListener("load", () => {
       if (!this.frame && this.img.naturalWidth > 0) this.size(this.img.naturalWidth, this.img.naturalHeight);
+      this.canvas.dataset.image = "loaded";
     });
     this.img.addEventListener("error", () => {
-      if (this.img.getAttribute("src")) this.stage.classList.add("no-image");
+      if (!this.img.getAttribute("src")) return;
+      this.stage.classList.add("no-image");
+      this.canvas.dataset.image = "error";
     });
     this.canvas.addEventListener("mousemove", (e) => this.hover(e.clientX, e.clientY));
     this.canvas.addEventListener("mouseleave", () => this.unhover());
@@ -95,8 +99,13 @@ export class FrameOverlay {
     this.frame = view.frame;
     this.stage.classList.toggle("empty", !view.image && !view.frame);
     this.stage.classList.toggle("no-image", !view.image);
-    if (view.image) this.img.src = view.image;
-    else this.img.removeAttribute("src");
+    if (view.image && view.image !== this.img.getAttribute("src")) {
+      this.canvas.dataset.image = "loading";
+      this.img.src = view.image;
+    } else if (!view.image) {
+      this.img.removeAttribute("src");
+      delete this.canvas.dataset.image;
+    }
     if (previous && previous !== view.image) URL.revokeObjectURL(previous);
     if (view.frame) this.size(view.frame.width, view.frame.height);
     this.noteEl.hidden = !view.note;

@@ -98,7 +98,7 @@ export function capturePage(ctx: PageContext, id: string): void {
     status = s;
     setText(statusEl, s.status);
     statusEl.className = `badge status-${s.status}`;
-    setText(phase, s.progress?.phase ? `phase: ${s.progress.phase}` : "");
+    setText(phase, s.progress?.phase && RUNNING.has(s.status) ? `phase: ${s.progress.phase}` : "");
     if (s.stream_id) replace(streamLink, "Stream ", link(streamHref(s.stream_id), s.stream_id));
     const running = RUNNING.has(s.status);
     cancelBtn.hidden = !running;
@@ -296,8 +296,13 @@ export function capturePage(ctx: PageContext, id: string): void {
   };
 
   /** load reads the status, and the list when it may have changed (or listToo). */
+  let loads = 0;
   const load = async (listToo = false): Promise<void> => {
+    // Loads may overlap (events, the periodic look): only the newest
+    // renders, so an answer from before the capture ended never wins.
+    const seq = ++loads;
     const s = await api.get<CaptureStatus>(path, undefined, signal);
+    if (seq !== loads) return;
     render(s);
     if (s.recorded === true || (s.recorded === undefined && s.status !== "pending")) recorded = true;
     if (!RUNNING.has(s.status)) finishedSeen = true;

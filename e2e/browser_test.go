@@ -159,20 +159,28 @@ func (b *browser) waitJS(what, js string, timeout time.Duration) {
 	}
 }
 
-// screenshot saves the whole page as a PNG test artifact and returns its path.
+// screenshot saves the whole page as a PNG test artifact, and the window
+// as name-window.png, and returns the first's path.
 func (b *browser) screenshot(name string) string {
 	b.t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	dir := artifactsDir(b.t)
+	path := filepath.Join(dir, name+".png")
+	b.save(path, chromedp.FullScreenshot(100))
+	// And what the window shows first, as a person opening the page sees it.
+	b.save(filepath.Join(dir, name+"-window.png"), chromedp.CaptureScreenshot())
+	b.t.Logf("screenshot: %s", path)
+	return path
+}
+
+func (b *browser) save(path string, shot chromedp.Action[[]byte]) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, shot)
 	if err != nil {
 		b.t.Fatalf("browser: taking a screenshot: %v", err)
 	}
-	dir := artifactsDir(b.t)
-	path := filepath.Join(dir, name+".png")
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		b.t.Fatalf("saving screenshot: %v", err)
 	}
-	b.t.Logf("screenshot: %s", path)
-	return path
 }
 
 func (b *browser) consoleErrors() []string {

@@ -42,7 +42,7 @@ up: services build dev-stop ## start the services and run `sightline dev` (worke
 		sleep 0.2; done
 	@echo "sightline dev running (pid $$(cat $(PID)), log $(DATA)/logs/sightline.log)"
 	@scripts/services.sh status
-	@echo "api       up   http://$(SIGHTLINE_API_ADDR)"
+	@echo "api       up   http://$(SIGHTLINE_API_ADDR)/api/v1 (dashboard: http://$(SIGHTLINE_API_ADDR)/)"
 
 dev-stop:
 	@if [ -f $(PID) ] && kill -0 $$(cat $(PID)) 2>/dev/null; then kill $$(cat $(PID)); \

@@ -20,9 +20,11 @@ WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/build.mjs web/package.j
 
 web: web/dist/index.html ## build the dashboard (TypeScript, with Node.js and npm) into web/dist
 
+# The go.mod keeps Go's ./... out of node_modules (some packages ship Go code).
 web/node_modules/.package-lock.json: web/package-lock.json
 	@command -v npm >/dev/null || { echo "npm is missing: run make deps"; exit 1; }
 	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@echo 'module nodemodules // keeps go ./... out of here' > web/node_modules/go.mod
 
 web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
 	cd web && npm run --silent build

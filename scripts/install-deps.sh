@@ -51,7 +51,9 @@ if [ ! -x "$bin/minio" ]; then
 fi
 if [ ! -f "$root/web/node_modules/.package-lock.json" ]; then
   log "installing the dashboard's npm packages"
-  (cd "$root/web" && npm ci --no-audit --no-fund --loglevel=error) & pids+=($!)
+  # The go.mod keeps Go's ./... out of node_modules (some packages ship Go code).
+  (cd "$root/web" && npm ci --no-audit --no-fund --loglevel=error &&
+    echo 'module nodemodules // keeps go ./... out of here' > node_modules/go.mod) & pids+=($!)
 fi
 for p in "${pids[@]}"; do wait "$p"; done
 log "dependencies ready"

@@ -100,7 +100,7 @@ func TestRollupWorkflowOnTemporal(t *testing.T) {
 			modes = append(modes, m.Mode)
 		}
 	}
-	if len(res.Models) != 7 || len(res.Tests) != 0 || strings.Join(modes, ",") != dbtlike.ModeIncremental {
+	if len(res.Models) != 8 || len(res.Tests) != 0 || strings.Join(modes, ",") != dbtlike.ModeIncremental {
 		t.Errorf("object_counts+ without tests: %+v", res)
 	}
 

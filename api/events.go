@@ -80,8 +80,10 @@ func (s *Server) streamEvents(c echo.Context) error {
 	h.Set(echo.HeaderCacheControl, "no-cache")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	c.Response().WriteHeader(http.StatusOK)
-	// The retry hint, and a first flush so the client knows it is connected.
-	if _, err := fmt.Fprint(c.Response(), "retry: 2000\n\n"); err != nil {
+	// The retry hint and the position, flushed so the client knows it is
+	// connected. The id (with no data: no event) is where a client that has
+	// seen no event yet resumes after a drop, so it misses nothing.
+	if _, err := fmt.Fprintf(c.Response(), "retry: 2000\nid: %d\n\n", last); err != nil {
 		return nil
 	}
 	c.Response().Flush()

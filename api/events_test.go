@@ -57,15 +57,28 @@ func subscribe(t *testing.T, base, path, lastID string) (<-chan sseEvent, *http.
 	return out, resp
 }
 
+// next returns the next event, which must be of type want; position blocks
+// (an id with no event) are skipped.
 func next(t *testing.T, ch <-chan sseEvent, want string) sseEvent {
+	t.Helper()
+	for {
+		ev := block(t, ch, want)
+		if ev.event == "" {
+			continue
+		}
+		if ev.event != want || ev.data.Type != want || ev.id != strconv.FormatInt(ev.data.ID, 10) {
+			t.Fatalf("event %+v, want %s", ev, want)
+		}
+		return ev
+	}
+}
+
+func block(t *testing.T, ch <-chan sseEvent, want string) sseEvent {
 	t.Helper()
 	select {
 	case ev, ok := <-ch:
 		if !ok {
 			t.Fatalf("stream ended, want %s", want)
-		}
-		if ev.event != want || ev.data.Type != want || ev.id != strconv.FormatInt(ev.data.ID, 10) {
-			t.Fatalf("event %+v, want %s", ev, want)
 		}
 		return ev
 	case <-time.After(10 * time.Second):
@@ -83,8 +96,18 @@ func TestEventsStreamWhatThePipelineRecords(t *testing.T) {
 	e.addStream("other", "/v.avi")
 
 	// Without a last id, only new events: the capture below comes after.
+	// The stream first says where it starts: a client that drops before any
+	// event resumes from there. This one drops at once and misses nothing.
 	live, _ := subscribe(t, srv.URL, "/api/v1/events?stream=plaza", "")
-	time.Sleep(700 * time.Millisecond) // the stream has read the last id
+	dropped, droppedResp := subscribe(t, srv.URL, "/api/v1/events?stream=plaza", "")
+	pos := block(t, dropped, "the starting position")
+	droppedResp.Body.Close()
+	if pos.event != "" || pos.id != "0" {
+		t.Fatalf("first block %+v, want the position 0 and no event", pos)
+	}
+	if block(t, live, "the starting position").event != "" {
+		t.Fatal("the live stream does not start with its position")
+	}
 	e.addCapture("cap-1", "plaza", "running", time.Now())
 	e.addCapture("cap-2", "other", "running", time.Now())
 	e.exec(`UPDATE captures SET frames_captured = 10 WHERE id = 'cap-1'`)
@@ -114,6 +137,11 @@ func TestEventsStreamWhatThePipelineRecords(t *testing.T) {
 	finished := next(t, live, "capture.finished")
 	if !strings.Contains(string(finished.data.Data), `"completed"`) {
 		t.Errorf("finished: %s", finished.data.Data)
+	}
+
+	resumed, _ := subscribe(t, srv.URL, "/api/v1/events?stream=plaza", pos.id)
+	if ev := next(t, resumed, "capture.started"); ev.id != started.id {
+		t.Errorf("resumed from the position at %s, want %s", ev.id, started.id)
 	}
 
 	// Reconnecting with Last-Event-ID resumes right after it.

@@ -29,7 +29,7 @@ func BenchmarkDashboard(b *testing.B) {
 		loads   = 5 // page loads per figure; the median is reported
 	)
 	s := newStack(b)
-	api := startDashboard(b, s)
+	api, _ := startDashboard(b, s)
 	ctx := context.Background()
 	project, err := dbtlike.DefaultProject()
 	if err != nil {

@@ -4,24 +4,34 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/testenv"
 )
 
-// startDashboard runs `sightline dev` on the stack and waits for its API;
-// it fails the test when the binary was built without the dashboard.
-func startDashboard(t testing.TB, s *stack) apiClient {
+// startDashboard runs a worker and the API as separate processes on the
+// stack (the dashboard's events cross processes through PostgreSQL) and
+// waits for the API; it fails the test when the binary was built without
+// the dashboard. It returns the API's process.
+func startDashboard(t testing.TB, s *stack) (apiClient, *exec.Cmd) {
 	t.Helper()
 	addr := freeAddr(t)
 	s.env = append(s.env, "SIGHTLINE_API_ADDR="+addr)
-	s.start("dev")
-	api := apiClient{t: t, base: "http://" + addr}
+	s.start("worker")
+	return waitDashboard(t, "http://"+addr, s.start("api"))
+}
+
+func waitDashboard(t testing.TB, base string, cmd *exec.Cmd) (apiClient, *exec.Cmd) {
+	t.Helper()
+	api := apiClient{t: t, base: base}
 	var page string
 	waitFor(t, "the API", time.Minute, func() bool {
 		resp, err := http.Get(api.base + "/")
@@ -36,7 +46,7 @@ func startDashboard(t testing.TB, s *stack) apiClient {
 	if !strings.Contains(page, "/assets/app.js") {
 		t.Fatalf("the sightline binary has no dashboard (run `make web` before the tests); / answers:\n%s", page)
 	}
-	return api
+	return api, cmd
 }
 
 type latestFrame struct {
@@ -56,7 +66,7 @@ type latestFrame struct {
 // console error. Each page's screenshot is saved as an artifact.
 func TestDashboard(t *testing.T) {
 	s := newStack(t)
-	api := startDashboard(t, s)
+	api, apiCmd := startDashboard(t, s)
 	video := testenv.SharedFile(t, "vtest.avi")
 	api.must(http.StatusCreated, http.MethodPost, "/api/v1/streams",
 		`{"id":"plaza","name":"Plaza","source":"`+video+`"}`, nil)
@@ -202,7 +212,36 @@ func TestDashboard(t *testing.T) {
 	b.waitJS("the stream's ranking", `!!document.querySelector('[data-testid="rankings"] tr[data-stream="plaza"] [data-testid="sparkline"]')`, 10*time.Second)
 	b.screenshot("rankings")
 
-	if errs := b.consoleErrors(); len(errs) > 0 {
+	// The API goes away while a capture runs and ends; back, the page gets
+	// the events it missed (its event stream resumes with Last-Event-ID) and
+	// shows the capture without a reload.
+	b.eval(`location.hash = "#/streams/plaza"`, nil)
+	b.waitJS("the stream page", `document.body.dataset.ready === "stream"`, 30*time.Second)
+	b.waitJS("live events", `document.getElementById("live").dataset.state === "open"`, 10*time.Second)
+	if err := apiCmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = apiCmd.Wait()
+	b.waitJS("the page to notice", `document.getElementById("live").dataset.state === "reconnecting"`, 20*time.Second)
+	tc := testenv.Temporal(t)
+	missed := "capture-plaza-missed"
+	getResult(t, s.runCapture(tc, missed, contract.CaptureInput{StreamID: "plaza", Source: video,
+		Settings: contract.Settings{MaxFrames: 10, ChunkFrames: 10}.WithQueues(s.detect, "").WithDefaults()}), 3*time.Minute)
+	waitDashboard(t, api.base, s.start("api"))
+	b.waitJS("the missed capture, completed", `document.querySelector('[data-testid="captures"] tr[data-capture="`+missed+`"] [data-field="status"]')?.textContent.trim() === "completed"`, 30*time.Second)
+	b.eval(`window.__sameDocument === true`, &sameDocument)
+	if !sameDocument {
+		t.Error("the stream page reloaded to show the missed capture")
+	}
+	// While the API was down the browser itself logged the refused
+	// connections; anything else is an error.
+	var errs []string
+	for _, e := range b.consoleErrors() {
+		if !strings.Contains(e, "ERR_CONNECTION_REFUSED") {
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) > 0 {
 		t.Errorf("the dashboard logged %d console errors:\n%s", len(errs), strings.Join(errs, "\n"))
 	}
 }

@@ -203,8 +203,8 @@ type StreamOverall struct {
 	Rank                 int64    `json:"rank"`
 }
 
-// Series is one top object of a stream over its latest buckets, ready for
-// a chart: the arrays are aligned on Buckets.
+// Series is one object of a stream over a time range, ready for a chart:
+// the arrays are aligned on Buckets.
 type Series struct {
 	Object string `json:"object"`
 	Rank   int64  `json:"rank"` // in the stream's object ranking; 0 if never seen

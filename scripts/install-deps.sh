@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Sightline needs on a Debian (bookworm) machine, skipping what
 # is already there: Debian packages (as root), then the Temporal CLI and the
-# MinIO server built with `go install` into .tools/bin (git-ignored), and
-# the dashboard's npm packages.
+# MinIO server built with `go install` into .tools/bin (git-ignored), ONNX
+# Runtime's shared library into .tools/lib, and the dashboard's npm packages.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,5 +55,9 @@ if [ ! -f "$root/web/node_modules/.package-lock.json" ]; then
   (cd "$root/web" && npm ci --no-audit --no-fund --loglevel=error &&
     echo 'module nodemodules // keeps go ./... out of here' > node_modules/go.mod) & pids+=($!)
 fi
+# ONNX Runtime runs the detector; without it the detector falls back to
+# OpenCV's DNN module, so a failed fetch only warns.
+("$root/scripts/fetch-onnxruntime.sh" "$root/.tools/lib" ||
+  log "warning: ONNX Runtime not installed (see above); the detector will use OpenCV") & pids+=($!)
 for p in "${pids[@]}"; do wait "$p"; done
 log "dependencies ready"

@@ -12,6 +12,7 @@ require (
 	github.com/minio/minio-go/v7 v7.4.1
 	github.com/pressly/goose/v3 v3.26.0
 	github.com/stretchr/testify v1.12.1
+	github.com/yalue/onnxruntime_go v1.27.0
 	go.temporal.io/api v1.63.5
 	go.temporal.io/sdk v1.50.0
 	gocv.io/x/gocv v0.31.0

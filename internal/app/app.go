@@ -104,7 +104,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, needs Needs)
 		if n == 1 {
 			threads = 0 // let OpenCV use every core
 		}
-		opts := detector.Options{Threads: threads, Batch: cfg.DetectBatch}
+		opts := detector.Options{Threads: threads, Batch: cfg.DetectBatch, Runtime: cfg.DetectBackend, ORTLibrary: cfg.ORTLibrary}
+		if opts.Runtime == "" {
+			if _, err := detector.InitONNXRuntime(cfg.ORTLibrary); err != nil {
+				log.Warn("detecting with OpenCV: ONNX Runtime is not available (make deps installs it into .tools/lib; SIGHTLINE_ORT_LIB points at another copy)", "error", err)
+			}
+		}
 		if needs.GPU {
 			// One network per GPU stream is plenty; batches keep it busy.
 			opts.Backend, opts.Threads = detector.BackendCUDA, 0

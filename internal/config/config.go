@@ -40,6 +40,10 @@ type Config struct {
 	ModelsDir     string // SIGHTLINE_MODELS_DIR: folder of *.json model specs added to the registry
 	DetectWorkers int    // SIGHTLINE_DETECT_WORKERS: networks run in parallel per worker (default: one per core)
 	DetectBatch   int    // SIGHTLINE_DETECT_BATCH: frames per forward pass (default 1 on CPU, 8 on GPU)
+	// DetectBackend runs the forward pass: onnxruntime, opencv, or empty for
+	// ONNX Runtime when its library loads and OpenCV otherwise.
+	DetectBackend string // SIGHTLINE_DETECT_BACKEND
+	ORTLibrary    string // SIGHTLINE_ORT_LIB: path of libonnxruntime.so (default: .tools/lib, then the system's)
 	// Source policy. Both default to true for a local deployment; set both
 	// to false when the API is exposed to people who should not make the
 	// workers read local files or reach private hosts.
@@ -67,6 +71,10 @@ type Config struct {
 
 // ModelLayouts are the output layouts the detector decodes.
 var ModelLayouts = []string{"yolox", "yolov5", "yolov8", "picodet"}
+
+// DetectBackends are the runtimes SIGHTLINE_DETECT_BACKEND names (the
+// detector's Runtime* constants; a test keeps them equal).
+var DetectBackends = []string{"onnxruntime", "opencv"}
 
 // logLevels are the names SIGHTLINE_LOG_LEVEL takes.
 var logLevels = map[string]slog.Level{
@@ -101,6 +109,8 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		ModelsDir:           r.str("SIGHTLINE_MODELS_DIR", ""),
 		DetectWorkers:       r.int("SIGHTLINE_DETECT_WORKERS", 0, 0),
 		DetectBatch:         r.int("SIGHTLINE_DETECT_BATCH", 0, 0),
+		DetectBackend:       r.oneOf("SIGHTLINE_DETECT_BACKEND", "", DetectBackends),
+		ORTLibrary:          r.str("SIGHTLINE_ORT_LIB", ""),
 		AllowFileSources:    r.bool("SIGHTLINE_ALLOW_FILE_SOURCES", true),
 		AllowPrivateSources: r.bool("SIGHTLINE_ALLOW_PRIVATE_SOURCES", true),
 		LogLevel:            r.level("SIGHTLINE_LOG_LEVEL", slog.LevelInfo),
@@ -232,6 +242,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("models_dir", c.ModelsDir),
 		slog.Int("detect_workers", c.DetectWorkers),
 		slog.Int("detect_batch", c.DetectBatch),
+		slog.String("detect_backend", c.DetectBackend),
+		slog.String("ort_lib", c.ORTLibrary),
 		slog.Bool("allow_file_sources", c.AllowFileSources),
 		slog.Bool("allow_private_sources", c.AllowPrivateSources),
 		slog.String("log_level", c.LogLevel.String()),

@@ -49,17 +49,26 @@ type Options struct {
 	// ScoreThreshold and NMSThreshold override the model's when not 0.
 	ScoreThreshold float32
 	NMSThreshold   float32
-	// Threads sets OpenCV's worker-thread count; 0 leaves OpenCV's default.
-	// OpenCV only has a process-wide setting, so this affects every
-	// Detector (and all other OpenCV work) in the process.
+	// Threads sets the threads of one forward pass; 0 leaves the runtime's
+	// default (every core). ONNX Runtime sets it per session; OpenCV only
+	// has a process-wide setting, which affects every Detector (and all
+	// other OpenCV work) in the process.
 	Threads int
 	// Batch is the most frames DetectBatch puts through one forward pass; 0
 	// means 1. Models whose graph cannot take a batch (checked when the
 	// first Detector is made) run one frame at a time whatever Batch says.
 	Batch int
-	// Backend is BackendCPU (default) or BackendCUDA, which needs OpenCV
-	// built with CUDA and a device.
+	// Backend is BackendCPU (default) or BackendCUDA: ONNX Runtime's CUDA
+	// provider (its GPU build), or OpenCV built with CUDA.
 	Backend string
+	// Runtime runs the forward pass: RuntimeONNX, RuntimeOpenCV, or empty
+	// for ONNX Runtime when its library loads and OpenCV otherwise.
+	Runtime string
+	// ORTLibrary is the path of libonnxruntime.so; empty looks in .tools/lib
+	// (see InitONNXRuntime).
+	ORTLibrary string
+
+	autoRuntime bool // Runtime was empty: OpenCV may stand in for ONNX Runtime
 }
 
 // withDefaults fills zero fields and rejects out-of-range values.
@@ -84,6 +93,20 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Backend == "" {
 		o.Backend = BackendCPU
 	}
+	switch o.Runtime {
+	case "":
+		o.Runtime, o.autoRuntime = RuntimeOpenCV, true
+		if _, err := InitONNXRuntime(o.ORTLibrary); err == nil {
+			o.Runtime = RuntimeONNX
+		}
+	case RuntimeONNX:
+		if _, err := InitONNXRuntime(o.ORTLibrary); err != nil {
+			return o, err
+		}
+	case RuntimeOpenCV:
+	default:
+		return o, fmt.Errorf("runtime %q, want %q or %q", o.Runtime, RuntimeONNX, RuntimeOpenCV)
+	}
 	switch {
 	case o.Threads < 0:
 		return o, fmt.Errorf("threads %d is negative", o.Threads)
@@ -91,7 +114,7 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("batch %d out of range 1..64", o.Batch)
 	case o.Backend != BackendCPU && o.Backend != BackendCUDA:
 		return o, fmt.Errorf("backend %q, want %q or %q", o.Backend, BackendCPU, BackendCUDA)
-	case o.Backend == BackendCUDA && CUDADevices() == 0:
+	case o.Backend == BackendCUDA && o.Runtime == RuntimeOpenCV && CUDADevices() == 0:
 		return o, errors.New("backend cuda: this OpenCV has no usable CUDA device (Debian's OpenCV is built without CUDA; use an OpenCV built with CUDA and cuDNN)")
 	}
 	return o, nil
@@ -121,14 +144,46 @@ func loadModel(opts Options) (Options, *model, error) {
 	if err != nil {
 		return opts, nil, err
 	}
-	shapes, err := probeONNX(data, s.InputSize, 1)
+	m := &model{spec: s, data: data, classes: classes}
+	var shapes [][]int
+	if opts.Runtime == RuntimeONNX {
+		shapes, err = probeORT(m, opts)
+		// A graph ONNX Runtime refuses that OpenCV may take (say, fixed
+		// dimensions with another input size): OpenCV, unless asked for.
+		if err != nil && opts.autoRuntime {
+			opts.Runtime = RuntimeOpenCV
+		}
+	}
+	if opts.Runtime == RuntimeOpenCV {
+		shapes, err = probeONNX(data, s.InputSize, 1)
+	}
 	if err != nil {
 		return opts, nil, fmt.Errorf("model %s (%s): %w", s.Name, s.source(), err)
 	}
 	if err := checkShapes(shapes, s); err != nil {
 		return opts, nil, fmt.Errorf("model %s (%s): %w", s.Name, s.source(), err)
 	}
-	return opts, &model{spec: s, data: data, classes: classes}, nil
+	return opts, m, nil
+}
+
+// probeORT runs one pass of an all-zero frame on ONNX Runtime and returns
+// the output shapes; the runtime reports a model it cannot run as an error.
+func probeORT(m *model, opts Options) ([][]int, error) {
+	e, err := newORTEngine(m, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	size := m.spec.InputSize
+	outs, err := e.run(make([]float32, 3*size*size), 1, size)
+	if err != nil {
+		return nil, fmt.Errorf("onnx runtime cannot run it: %w", err)
+	}
+	shapes := make([][]int, len(outs))
+	for i, t := range outs {
+		shapes[i] = t.shape
+	}
+	return shapes, nil
 }
 
 // checkShapes decodes an all-zero output of the probed shapes, which fails
@@ -160,8 +215,9 @@ type geometry struct {
 type Detector struct {
 	opts   Options
 	m      *model
-	net    gocv.Net
-	outs   []string
+	net    gocv.Net   // the OpenCV runtime's network
+	outs   []string   // its output layers
+	ort    *ortEngine // the ONNX Runtime session, instead of net
 	decode decodeFunc
 
 	canvases  []gocv.Mat // InputSize x InputSize CV_8UC3, one per batch slot
@@ -189,6 +245,15 @@ func New(opts Options) (*Detector, error) {
 // newDetector builds a Detector from an already validated model, so a Pool
 // reads and checks the file only once.
 func newDetector(opts Options, m *model) (*Detector, error) {
+	if opts.Runtime == RuntimeONNX {
+		e, err := newORTEngine(m, opts)
+		if err != nil {
+			return nil, err
+		}
+		d := &Detector{opts: opts, m: m, ort: e, blob: gocv.NewMat(), decode: decoderFor(m.spec.Layout)}
+		m.batchOnce.Do(func() { m.batch, m.batchErr = d.checkBatch(opts.Batch) })
+		return d, nil
+	}
 	if opts.Threads > 0 {
 		setNumThreads(opts.Threads)
 	}
@@ -226,6 +291,9 @@ func newDetector(opts Options, m *model) (*Detector, error) {
 	return d, nil
 }
 
+// Runtime is the runtime of the forward pass: RuntimeONNX or RuntimeOpenCV.
+func (d *Detector) Runtime() string { return d.opts.Runtime }
+
 // ModelName is the name of the model the Detector runs.
 func (d *Detector) ModelName() string { return d.m.spec.Name }
 
@@ -248,8 +316,12 @@ func (d *Detector) checkBatch(want int) (int, error) {
 		return 1, nil
 	}
 	s := d.m.spec
-	if _, err := probeONNX(d.m.data, s.InputSize, 2); err != nil {
-		return 1, fmt.Errorf("model %s cannot run a batch: %w", s.Name, err)
+	// OpenCV may throw (and abort) on a graph that cannot take a batch: try
+	// it with exceptions caught first. ONNX Runtime returns an error.
+	if d.ort == nil {
+		if _, err := probeONNX(d.m.data, s.InputSize, 2); err != nil {
+			return 1, fmt.Errorf("model %s cannot run a batch: %w", s.Name, err)
+		}
 	}
 	imgs := make([]gocv.Mat, 2)
 	for i := range imgs {
@@ -425,6 +497,17 @@ func (d *Detector) forward(imgs []gocv.Mat) (outputMats, error) {
 			return outputMats{}, err
 		}
 	}
+	if d.ort != nil {
+		data, err := d.blob.DataPtrFloat32()
+		if err != nil {
+			return outputMats{}, fmt.Errorf("detect: blob: %w", err)
+		}
+		ts, err := d.ort.run(data, len(imgs), s.InputSize)
+		if err != nil {
+			return outputMats{}, fmt.Errorf("detect: model %s: %w", s.Name, err)
+		}
+		return outputMats{tensors: ts}, nil
+	}
 	d.net.SetInput(d.blob, "")
 	res := outputMats{mats: d.net.ForwardLayers(d.outs)}
 	for _, m := range res.mats {
@@ -560,6 +643,9 @@ func (d *Detector) Close() error {
 		d.bgr[i].Close()
 	}
 	d.blob.Close()
+	if d.ort != nil {
+		return d.ort.close()
+	}
 	return d.net.Close()
 }
 

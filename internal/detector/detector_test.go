@@ -312,7 +312,7 @@ func TestModelName(t *testing.T) {
 func TestThreads(t *testing.T) {
 	prev := numThreads()
 	t.Cleanup(func() { setNumThreads(prev) })
-	newTestDetector(t, Options{Threads: 1})
+	newTestDetector(t, Options{Threads: 1, Runtime: RuntimeOpenCV}) // OpenCV's own thread count
 	if got := numThreads(); got != 1 {
 		t.Errorf("OpenCV threads = %d after Threads: 1", got)
 	}
@@ -395,7 +395,12 @@ func TestNewRejectsNonYOLOXOutput(t *testing.T) {
 func TestInputSize(t *testing.T) {
 	m := Builtin()[0]
 	m.InputSize = 320
+	// The graph's input is fixed at 416: ONNX Runtime refuses 320, OpenCV
+	// takes it, and the default runtime falls back to OpenCV.
 	d := newTestDetector(t, Options{Model: m})
+	if d.Runtime() != RuntimeOpenCV {
+		t.Errorf("runtime %s for a 320 input to a 416 graph, want %s", d.Runtime(), RuntimeOpenCV)
+	}
 	dets, err := d.Detect(readImage(t, "basketball1.png"))
 	if err != nil {
 		t.Fatal(err)

@@ -83,10 +83,11 @@ func TestPicoDetVideo(t *testing.T) {
 }
 
 // TestBatchMatchesSingle runs the same frames one by one and in batches: the
-// YOLOX unbatching must give identical detections.
+// YOLOX unbatching must give identical detections. The graph's batch is
+// fixed at 1, which OpenCV stretches and ONNX Runtime does not.
 func TestBatchMatchesSingle(t *testing.T) {
-	single := newTestDetector(t, Options{})
-	batched := newTestDetector(t, Options{Batch: 4})
+	single := newTestDetector(t, Options{Runtime: RuntimeOpenCV})
+	batched := newTestDetector(t, Options{Batch: 4, Runtime: RuntimeOpenCV})
 	if batched.Batch() != 4 {
 		t.Fatalf("Batch() = %d (%v), want 4", batched.Batch(), batched.BatchError())
 	}
@@ -302,5 +303,11 @@ func TestConfigKnowsEveryLayout(t *testing.T) {
 	want := []string{string(LayoutYOLOX), string(LayoutYOLOv5), string(LayoutYOLOv8), string(LayoutPicoDet)}
 	if !slices.Equal(config.ModelLayouts, want) {
 		t.Errorf("config.ModelLayouts = %v, want %v", config.ModelLayouts, want)
+	}
+}
+
+func TestConfigKnowsEveryRuntime(t *testing.T) {
+	if want := []string{RuntimeONNX, RuntimeOpenCV}; !slices.Equal(config.DetectBackends, want) {
+		t.Errorf("config.DetectBackends = %v, want %v", config.DetectBackends, want)
 	}
 }

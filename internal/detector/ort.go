@@ -1,0 +1,188 @@
+package detector
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// Runtimes that run a network's forward pass. Pre- and post-processing are
+// the same for both: gocv letterboxes into the blob, the decoders read the
+// output tensors.
+const (
+	RuntimeONNX   = "onnxruntime" // Microsoft's ONNX Runtime, when its library loads
+	RuntimeOpenCV = "opencv"      // OpenCV's DNN module
+)
+
+// ortLibName is the library's file name, looked for in .tools/lib (where
+// make deps puts it) above the working directory and the executable.
+const ortLibName = "libonnxruntime.so"
+
+var ortState struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// InitONNXRuntime loads ONNX Runtime from path, or when path is empty from
+// .tools/lib in the working directory, the executable's directory or one of
+// their parents, else from the system's library path. It loads once per
+// process: later calls return the first outcome. The error says how to
+// install the library.
+func InitONNXRuntime(path string) (string, error) {
+	ortState.once.Do(func() {
+		ortState.path, ortState.err = initORT(path)
+	})
+	return ortState.path, ortState.err
+}
+
+func initORT(path string) (string, error) {
+	if path == "" {
+		path = findORT()
+	}
+	if path != "" {
+		if _, err := os.Stat(path); err != nil {
+			return "", fmt.Errorf("onnx runtime library %s: %w", path, err)
+		}
+		ort.SetSharedLibraryPath(path)
+	} else {
+		path = ortLibName // the dynamic loader's search path
+		ort.SetSharedLibraryPath(path)
+	}
+	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+		return "", fmt.Errorf("load onnx runtime (%s): %w; install it with `make deps` (into .tools/lib) or point SIGHTLINE_ORT_LIB at a libonnxruntime.so", path, err)
+	}
+	return path, nil
+}
+
+// findORT looks for .tools/lib/libonnxruntime.so above the working
+// directory and the executable.
+func findORT() string {
+	var starts []string
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	if exe, err := os.Executable(); err == nil {
+		starts = append(starts, filepath.Dir(exe))
+	}
+	for _, dir := range starts {
+		for range 5 {
+			p := filepath.Join(dir, ".tools", "lib", ortLibName)
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				break
+			}
+			dir = parent
+		}
+	}
+	return ""
+}
+
+// ortEngine runs a model on ONNX Runtime: one session, inputs from the
+// blob gocv builds, outputs allocated by the runtime per pass.
+type ortEngine struct {
+	session *ort.DynamicAdvancedSession
+	input   string
+	outputs []string
+	values  []ort.Value
+}
+
+func newORTEngine(m *model, opts Options) (*ortEngine, error) {
+	s := m.spec
+	ins, outs, err := ort.GetInputOutputInfoWithONNXData(m.data)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: onnx runtime cannot read it: %w", s.Name, err)
+	}
+	if len(ins) != 1 {
+		return nil, fmt.Errorf("model %s: %d inputs, want 1 image input", s.Name, len(ins))
+	}
+	e := &ortEngine{input: ins[0].Name}
+	for _, o := range outs {
+		e.outputs = append(e.outputs, o.Name)
+	}
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("model %s: session options: %w", s.Name, err)
+	}
+	defer so.Destroy()
+	// Threads 0 leaves ONNX Runtime one thread per core; a Pool of one
+	// session per core asks for 1 each.
+	if opts.Threads > 0 {
+		if err := so.SetIntraOpNumThreads(opts.Threads); err != nil {
+			return nil, fmt.Errorf("model %s: threads: %w", s.Name, err)
+		}
+	}
+	if err := so.SetInterOpNumThreads(1); err != nil {
+		return nil, fmt.Errorf("model %s: threads: %w", s.Name, err)
+	}
+	if opts.Backend == BackendCUDA {
+		cuda, err := ort.NewCUDAProviderOptions()
+		if err != nil {
+			return nil, fmt.Errorf("model %s: cuda: %w", s.Name, err)
+		}
+		defer cuda.Destroy()
+		if err := so.AppendExecutionProviderCUDA(cuda); err != nil {
+			return nil, fmt.Errorf("model %s: onnx runtime's CUDA provider: %w (it needs the GPU build of libonnxruntime with its CUDA and cuDNN libraries)", s.Name, err)
+		}
+	}
+	e.session, err = ort.NewDynamicAdvancedSessionWithONNXData(m.data, []string{e.input}, e.outputs, so)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: onnx runtime session: %w", s.Name, err)
+	}
+	return e, nil
+}
+
+// run runs one pass on blob (n x 3 x S x S float32); the tensors are valid
+// until release.
+func (e *ortEngine) run(blob []float32, n, size int) ([]tensor, error) {
+	e.release()
+	in, err := ort.NewTensor(ort.NewShape(int64(n), 3, int64(size), int64(size)), blob)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Destroy()
+	e.values = make([]ort.Value, len(e.outputs))
+	if err := e.session.Run([]ort.Value{in}, e.values); err != nil {
+		return nil, err
+	}
+	out := make([]tensor, len(e.values))
+	for i, v := range e.values {
+		t, ok := v.(*ort.Tensor[float32])
+		if !ok {
+			return nil, fmt.Errorf("output %s is not a float32 tensor", e.outputs[i])
+		}
+		shape := t.GetShape()
+		dims := make([]int, len(shape))
+		for j, d := range shape {
+			dims[j] = int(d)
+		}
+		out[i] = tensor{shape: dims, data: t.GetData()}
+	}
+	return out, nil
+}
+
+// release frees the last pass's outputs.
+func (e *ortEngine) release() {
+	for _, v := range e.values {
+		if v != nil {
+			_ = v.Destroy()
+		}
+	}
+	e.values = nil
+}
+
+func (e *ortEngine) close() error {
+	e.release()
+	if e.session == nil {
+		return nil
+	}
+	err := e.session.Destroy()
+	e.session = nil
+	return err
+}

@@ -11,7 +11,7 @@ export SIGHTLINE_API_ADDR ?= 127.0.0.1:8080
 
 all: build
 
-deps: ## install Debian packages and build the Temporal CLI and MinIO into .tools/bin
+deps: ## install Debian packages, build the Temporal CLI and MinIO into .tools/bin, fetch ONNX Runtime into .tools/lib and the dashboard's npm packages
 	@scripts/install-deps.sh
 
 # The dashboard's bundle, embedded by the Go build. A plain `go build`

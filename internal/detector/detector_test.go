@@ -546,6 +546,9 @@ func TestNewPoolErrors(t *testing.T) {
 
 // BenchmarkDetect measures Detect (letterbox, forward, decode, NMS) on the
 // first 50 frames of vtest.avi.
+// BenchmarkDetect times Detect (letterbox, forward pass, decoding) per
+// frame on each runtime, one session with the runtime's default threads;
+// compare the two sub-benchmarks' ms/frame.
 func BenchmarkDetect(b *testing.B) {
 	var frames []gocv.Mat
 	videoFrames(b, 49, func(int) bool { return true }, func(_ int, f gocv.Mat) {
@@ -556,13 +559,17 @@ func BenchmarkDetect(b *testing.B) {
 			f.Close()
 		}
 	}()
-	d := newTestDetector(b, Options{})
-	i := 0
-	for b.Loop() {
-		if _, err := d.Detect(frames[i%len(frames)]); err != nil {
-			b.Fatal(err)
-		}
-		i++
+	for _, rt := range []string{RuntimeOpenCV, RuntimeONNX} {
+		b.Run(rt, func(b *testing.B) {
+			d := newTestDetector(b, Options{Runtime: rt})
+			i := 0
+			for b.Loop() {
+				if _, err := d.Detect(frames[i%len(frames)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/frame")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/frame")
 }

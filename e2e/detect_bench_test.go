@@ -15,6 +15,8 @@ import (
 
 	"gocv.io/x/gocv"
 
+	ort "github.com/yalue/onnxruntime_go"
+
 	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/detector"
 	"github.com/sightline-video/sightline/internal/models"
@@ -23,46 +25,142 @@ import (
 
 // BenchmarkDetectEngine measures, in one run on vtest.avi (every frame):
 //
-//	(a) limit: the best frames/s of net.Forward alone on preprocessed blobs,
-//	    over OpenCV thread counts, batch sizes and parallel networks;
+//	(a) limit: the best frames/s of the forward pass alone on preprocessed
+//	    blobs, over both runtimes: ONNX Runtime sessions in parallel and
+//	    their intra-op threads (the graph takes one frame per pass), and
+//	    OpenCV's thread counts, batch sizes and parallel networks;
 //	(b) detector: the detector (letterbox, forward, decode, NMS) over
-//	    frames already decoded, with the worker's default settings;
+//	    frames already decoded, with the worker's default settings and
+//	    runtime;
 //	(c) pipeline: a CaptureWorkflow through Temporal: read the file, JPEG
-//	    chunks to MinIO, detection, frame and detection rows to PostgreSQL;
+//	    chunks to MinIO, detection, frame and detection rows to PostgreSQL,
+//	    on the default runtime and (e) on OpenCV's;
 //	(d) python: bench/python_loop.py, a plain loop with Debian's
 //	    python3-opencv and the same model.
 //
 // The machine is shared, and other load only ever slows a run down, so
-// (b), (c) and (d) each keep the best of two runs, as (a) keeps the best
-// setting; (c) and (d) take turns. It ends with the line `detect-bench: limit_fps=A detector_fps=B
-// pipeline_fps=C python_fps=D`. Run it with -benchtime 1x: one run takes
-// about 5 minutes.
+// (b) to (e) each keep the best of two runs, as (a) keeps the best
+// setting; (c), (d) and (e) take turns. It ends with the line
+// `detect-bench: backend=R limit_fps=A detector_fps=B pipeline_fps=C
+// python_fps=D opencv_pipeline_fps=E`. Run it with -benchtime 1x: one run
+// takes about 8 minutes.
 func BenchmarkDetectEngine(b *testing.B) {
 	video := testenv.SharedFile(b, "vtest.avi")
 	nets := runtime.NumCPU()
+	if _, err := detector.InitONNXRuntime(""); err != nil {
+		b.Fatalf("the benchmark compares ONNX Runtime with OpenCV: %v", err)
+	}
 	for i := 0; i < b.N; i++ {
 		frames := readFrames(b, video)
 		n := len(frames)
 		limit, best := forwardLimit(b, frames, nets)
+		if l, setting := ortForwardLimit(b, frames, nets); l > limit {
+			limit, best = l, setting
+		}
 		det := max(detectorFPS(b, frames, nets), detectorFPS(b, frames, nets))
 		closeFrames(frames)
-		// (c) and (d) alternate, so a noisy stretch does not fall on one.
-		var pipe, py float64
+		// (c), (d) and (e) alternate, so a noisy stretch does not fall on one.
+		var pipe, py, cvPipe float64
 		for range 2 {
-			pipe = max(pipe, pipelineFPS(b, video, n, nets))
+			pipe = max(pipe, pipelineFPS(b, video, n, nets, ""))
 			py = max(py, pythonFPS(b, video))
+			cvPipe = max(cvPipe, pipelineFPS(b, video, n, nets, detector.RuntimeOpenCV))
 		}
 
 		fmt.Printf("(a) forward-only limit  %6.2f frames/s  (%s)\n", limit, best)
 		fmt.Printf("(b) detector            %6.2f frames/s  %.2f of (a)\n", det, det/limit)
 		fmt.Printf("(c) full pipeline       %6.2f frames/s  %.2f of (a), %.2fx (d)\n", pipe, pipe/limit, pipe/py)
 		fmt.Printf("(d) python loop         %6.2f frames/s  %.2f of (a)\n", py, py/limit)
-		fmt.Printf("detect-bench: limit_fps=%.2f detector_fps=%.2f pipeline_fps=%.2f python_fps=%.2f\n", limit, det, pipe, py)
+		fmt.Printf("(e) pipeline on OpenCV  %6.2f frames/s  %.2f of (a); (c) is %.2fx (e)\n", cvPipe, cvPipe/limit, pipe/cvPipe)
+		fmt.Printf("detect-bench: backend=%s limit_fps=%.2f detector_fps=%.2f pipeline_fps=%.2f python_fps=%.2f opencv_pipeline_fps=%.2f\n",
+			detector.RuntimeONNX, limit, det, pipe, py, cvPipe)
 		b.ReportMetric(limit, "limit_fps")
 		b.ReportMetric(det, "detector_fps")
 		b.ReportMetric(pipe, "pipeline_fps")
 		b.ReportMetric(py, "python_fps")
+		b.ReportMetric(cvPipe, "opencv_pipeline_fps")
 	}
+}
+
+// ortForwardLimit times ONNX Runtime's forward pass alone: sessions in
+// parallel (one per goroutine) times intra-op threads per session.
+func ortForwardLimit(b *testing.B, frames []gocv.Mat, maxNets int) (float64, string) {
+	const size = 416
+	blob := gocv.NewMat()
+	defer blob.Close()
+	gocv.BlobFromImages(frames[:1], &blob, 1, image.Pt(size, size), gocv.NewScalar(0, 0, 0, 0), false, false, gocv.MatTypeCV32F)
+	data, err := blob.DataPtrFloat32()
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, err := ort.NewTensor(ort.NewShape(1, 3, size, size), data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Destroy()
+	ins, outs, err := ort.GetInputOutputInfoWithONNXData(models.DefaultONNX)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bestFPS, bestSetting := 0.0, ""
+	for _, threads := range []int{1, 2} {
+		for sessions := 1; sessions <= maxNets; sessions++ {
+			if threads*sessions > 2*maxNets {
+				continue
+			}
+			fps := ortForwardFPS(b, in, ins[0].Name, outs[0].Name, threads, sessions, 400)
+			setting := fmt.Sprintf("onnxruntime threads=%d sessions=%d", threads, sessions)
+			fmt.Printf("    forward %-36s %6.2f frames/s\n", setting, fps)
+			if fps > bestFPS {
+				bestFPS, bestSetting = fps, setting
+			}
+		}
+	}
+	return bestFPS, bestSetting
+}
+
+func ortForwardFPS(b *testing.B, in *ort.Tensor[float32], input, output string, threads, sessions, total int) float64 {
+	list := make([]*ort.DynamicAdvancedSession, sessions)
+	for i := range list {
+		so, err := ort.NewSessionOptions()
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = so.SetIntraOpNumThreads(threads)
+		_ = so.SetInterOpNumThreads(1)
+		s, err := ort.NewDynamicAdvancedSessionWithONNXData(models.DefaultONNX, []string{input}, []string{output}, so)
+		so.Destroy()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Destroy()
+		list[i] = s
+	}
+	pass := func(s *ort.DynamicAdvancedSession) {
+		outs := []ort.Value{nil}
+		if err := s.Run([]ort.Value{in}, outs); err != nil {
+			b.Error(err)
+			return
+		}
+		outs[0].Destroy()
+	}
+	for _, s := range list {
+		pass(s) // warm up
+	}
+	passes := max(1, total/sessions)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for _, s := range list {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range passes {
+				pass(s)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(passes*sessions) / time.Since(start).Seconds()
 }
 
 func readFrames(b *testing.B, path string) []gocv.Mat {
@@ -119,7 +217,7 @@ func forwardLimit(b *testing.B, frames []gocv.Mat, maxNets int) (float64, string
 				}
 				detector.SetThreads(threads)
 				fps := forwardFPS(b, blobs[batch], batch, nets, 240)
-				setting := fmt.Sprintf("threads=%d batch=%d nets=%d", threads, batch, nets)
+				setting := fmt.Sprintf("opencv threads=%d batch=%d nets=%d", threads, batch, nets)
 				fmt.Printf("    forward %-28s %6.2f frames/s\n", setting, fps)
 				if fps > bestFPS {
 					bestFPS, bestSetting = fps, setting
@@ -205,9 +303,10 @@ func detectorFPS(b *testing.B, frames []gocv.Mat, nets int) float64 {
 }
 
 // pipelineFPS captures the whole video through Temporal with a worker set
-// up as `sightline worker` sets itself up on this machine.
-func pipelineFPS(b *testing.B, video string, frames, nets int) float64 {
-	s := newDetectStack(b, nil, detector.Options{Threads: 1}, nets)
+// up as `sightline worker` sets itself up on this machine, on the runtime
+// given ("" is the default).
+func pipelineFPS(b *testing.B, video string, frames, nets int, rt string) float64 {
+	s := newDetectStack(b, nil, detector.Options{Threads: 1, Runtime: rt}, nets)
 	id := testenv.Name("capture-bench")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -225,7 +324,7 @@ func pipelineFPS(b *testing.B, video string, frames, nets int) float64 {
 		b.Fatalf("pipeline stored %d frame rows, want %d", n, frames)
 	}
 	fps := float64(frames) / elapsed.Seconds()
-	fmt.Printf("    run (c) pipeline          %6.2f frames/s\n", fps)
+	fmt.Printf("    run (c) pipeline %-8s %6.2f frames/s\n", rt, fps)
 	return fps
 }
 
@@ -257,7 +356,7 @@ func pythonFPS(b *testing.B, video string) float64 {
 func BenchmarkDetectPipeline(b *testing.B) {
 	video := testenv.SharedFile(b, "vtest.avi")
 	for i := 0; i < b.N; i++ {
-		fps := pipelineFPS(b, video, 795, runtime.NumCPU())
+		fps := pipelineFPS(b, video, 795, runtime.NumCPU(), "")
 		b.ReportMetric(fps, "pipeline_fps")
 	}
 }

@@ -106,8 +106,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, needs Needs)
 		}
 		opts := detector.Options{Threads: threads, Batch: cfg.DetectBatch, Runtime: cfg.DetectBackend, ORTLibrary: cfg.ORTLibrary}
 		if opts.Runtime == "" {
-			if _, err := detector.InitONNXRuntime(cfg.ORTLibrary); err != nil {
+			if lib, err := detector.InitONNXRuntime(cfg.ORTLibrary); err != nil {
 				log.Warn("detecting with OpenCV: ONNX Runtime is not available (make deps installs it into .tools/lib; SIGHTLINE_ORT_LIB points at another copy)", "error", err)
+			} else {
+				log.Info("detecting with ONNX Runtime", "library", lib)
 			}
 		}
 		if needs.GPU {

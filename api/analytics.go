@@ -56,7 +56,7 @@ func queryAnalytics[T any](s *Server, ctx context.Context, what, sql string, arg
 	}
 	switch {
 	case err == nil:
-	case pgCode(err) == "42P01" || pgCode(err) == "3F000": // undefined_table, invalid_schema_name
+	case noRollupYet(err):
 		out = nil
 	default:
 		return nil, dbError(what, err)
@@ -65,6 +65,11 @@ func queryAnalytics[T any](s *Server, ctx context.Context, what, sql string, arg
 		out = []T{}
 	}
 	return out, nil
+}
+
+// noRollupYet reports an error for a missing analytics table or schema.
+func noRollupYet(err error) bool {
+	return pgCode(err) == "42P01" || pgCode(err) == "3F000" // undefined_table, invalid_schema_name
 }
 
 // objectParam reads ?object=; required says whether it may be absent.
@@ -115,16 +120,21 @@ func (s *Server) streamObjects(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := queryAnalytics[ObjectRank](s, ctx, "ranking objects of stream "+st.ID, `
-SELECT object::text, frames::bigint, objects::bigint, avg_per_frame::float8, max_per_frame::bigint, rank::bigint
-FROM analytics.stream_object_ranking
-WHERE stream_id = $1
-ORDER BY rank, object
-LIMIT $2`, st.ID, limit)
+	out, err := s.objectRanking(ctx, st.ID, limit)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// objectRanking is a stream's objects by rank, at most limit of them.
+func (s *Server) objectRanking(ctx context.Context, streamID string, limit int) ([]ObjectRank, error) {
+	return queryAnalytics[ObjectRank](s, ctx, "ranking objects of stream "+streamID, `
+SELECT object::text, frames::bigint, objects::bigint, avg_per_frame::float8, max_per_frame::bigint, rank::bigint
+FROM analytics.stream_object_ranking
+WHERE stream_id = $1
+ORDER BY rank, object
+LIMIT $2`, streamID, limit)
 }
 
 // timeParam reads an optional RFC 3339 timestamp from the query.
@@ -352,7 +362,7 @@ func (s *Server) streamSeries(c echo.Context) error {
 		// that captured last week still shows its last day.
 		var newest *time.Time
 		err := s.db.QueryRow(ctx, `SELECT max(bucket) FROM analytics.stream_buckets WHERE stream_id = $1`, st.ID).Scan(&newest)
-		if err != nil && pgCode(err) != "42P01" && pgCode(err) != "3F000" {
+		if err != nil && !noRollupYet(err) {
 			return dbError("reading the newest bucket of stream "+st.ID, err)
 		}
 		if newest == nil {
@@ -373,9 +383,7 @@ func (s *Server) streamSeries(c echo.Context) error {
 
 	objects := q.objects
 	if len(objects) == 0 {
-		top, err := queryAnalytics[ObjectRank](s, ctx, "ranking objects of stream "+st.ID, `
-SELECT object::text, frames::bigint, objects::bigint, avg_per_frame::float8, max_per_frame::bigint, rank::bigint
-FROM analytics.stream_object_ranking WHERE stream_id = $1 ORDER BY rank, object LIMIT $2`, st.ID, q.top)
+		top, err := s.objectRanking(ctx, st.ID, q.top)
 		if err != nil {
 			return err
 		}

@@ -28,18 +28,17 @@ then restart <code>sightline dev</code> or <code>sightline api</code>.</p>
 // assets under /assets/. Neither holds data, so both stay open when tokens
 // are set: the page asks for a token when the API answers 401.
 func (s *Server) dashboardRoutes(e *echo.Echo, dist fs.FS) {
+	page := []byte(notBuiltPage)
+	if dist != nil {
+		if p, err := fs.ReadFile(dist, "index.html"); err == nil {
+			page = p
+		}
+	}
 	e.GET("/", func(c echo.Context) error {
 		h := c.Response().Header()
 		// The assets' URLs carry their hash; the page itself must be fresh.
 		h.Set(echo.HeaderCacheControl, "no-cache")
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'")
-		if dist == nil {
-			return c.HTML(http.StatusOK, notBuiltPage)
-		}
-		page, err := fs.ReadFile(dist, "index.html")
-		if err != nil {
-			return c.HTML(http.StatusOK, notBuiltPage)
-		}
 		return c.HTMLBlob(http.StatusOK, page)
 	})
 	e.GET("/assets/:file", func(c echo.Context) error {

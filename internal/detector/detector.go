@@ -245,26 +245,34 @@ func New(opts Options) (*Detector, error) {
 // newDetector builds a Detector from an already validated model, so a Pool
 // reads and checks the file only once.
 func newDetector(opts Options, m *model) (*Detector, error) {
+	d := &Detector{opts: opts, m: m, decode: decoderFor(m.spec.Layout)}
+	var err error
 	if opts.Runtime == RuntimeONNX {
-		e, err := newORTEngine(m, opts)
-		if err != nil {
-			return nil, err
-		}
-		d := &Detector{opts: opts, m: m, ort: e, blob: gocv.NewMat(), decode: decoderFor(m.spec.Layout)}
-		m.batchOnce.Do(func() { m.batch, m.batchErr = d.checkBatch(opts.Batch) })
-		return d, nil
+		d.ort, err = newORTEngine(m, opts)
+	} else {
+		d.net, d.outs, err = openCVNet(opts, m.spec, m.data)
 	}
+	if err != nil {
+		return nil, err
+	}
+	d.blob = gocv.NewMat()
+	m.batchOnce.Do(func() { m.batch, m.batchErr = d.checkBatch(opts.Batch) })
+	return d, nil
+}
+
+// openCVNet loads the model into OpenCV's DNN module and names its output
+// layers.
+func openCVNet(opts Options, s Spec, data []byte) (gocv.Net, []string, error) {
 	if opts.Threads > 0 {
 		setNumThreads(opts.Threads)
 	}
-	s := m.spec
-	net, err := gocv.ReadNetFromONNXBytes(m.data)
+	net, err := gocv.ReadNetFromONNXBytes(data)
 	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", s.Name, err)
+		return net, nil, fmt.Errorf("load model %s: %w", s.Name, err)
 	}
 	if net.Empty() {
 		net.Close()
-		return nil, fmt.Errorf("load model %s: OpenCV returned an empty network", s.Name)
+		return net, nil, fmt.Errorf("load model %s: OpenCV returned an empty network", s.Name)
 	}
 	backend, target := gocv.NetBackendDefault, gocv.NetTargetCPU
 	if opts.Backend == BackendCUDA {
@@ -275,20 +283,19 @@ func newDetector(opts Options, m *model) (*Detector, error) {
 	// the tested behaviour.
 	if err := net.SetPreferableBackend(backend); err != nil {
 		net.Close()
-		return nil, fmt.Errorf("model %s: set backend: %w", s.Name, err)
+		return net, nil, fmt.Errorf("model %s: set backend: %w", s.Name, err)
 	}
 	if err := net.SetPreferableTarget(target); err != nil {
 		net.Close()
-		return nil, fmt.Errorf("model %s: set target: %w", s.Name, err)
+		return net, nil, fmt.Errorf("model %s: set target: %w", s.Name, err)
 	}
-	d := &Detector{opts: opts, m: m, net: net, blob: gocv.NewMat(), decode: decoderFor(s.Layout)}
+	var outs []string
 	for _, id := range net.GetUnconnectedOutLayers() {
 		l := net.GetLayer(id)
-		d.outs = append(d.outs, l.GetName())
+		outs = append(outs, l.GetName())
 		l.Close()
 	}
-	m.batchOnce.Do(func() { m.batch, m.batchErr = d.checkBatch(opts.Batch) })
-	return d, nil
+	return net, outs, nil
 }
 
 // Runtime is the runtime of the forward pass: RuntimeONNX or RuntimeOpenCV.

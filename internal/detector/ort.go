@@ -147,7 +147,9 @@ func (e *ortEngine) run(blob []float32, n, size int) ([]tensor, error) {
 		return nil, err
 	}
 	defer in.Destroy()
-	e.values = make([]ort.Value, len(e.outputs))
+	if e.values == nil {
+		e.values = make([]ort.Value, len(e.outputs))
+	}
 	if err := e.session.Run([]ort.Value{in}, e.values); err != nil {
 		return nil, err
 	}
@@ -167,14 +169,15 @@ func (e *ortEngine) run(blob []float32, n, size int) ([]tensor, error) {
 	return out, nil
 }
 
-// release frees the last pass's outputs.
+// release frees the last pass's outputs; nil entries make the next pass
+// allocate new ones.
 func (e *ortEngine) release() {
-	for _, v := range e.values {
+	for i, v := range e.values {
 		if v != nil {
 			_ = v.Destroy()
+			e.values[i] = nil
 		}
 	}
-	e.values = nil
 }
 
 func (e *ortEngine) close() error {

@@ -174,10 +174,17 @@ export function overviewPage(ctx: PageContext): void {
     if (streams.length) renderStreams();
   };
 
-  const loadRunning = async (): Promise<void> => {
-    const rows = await api.get<Capture[]>("/captures", { status: "running", limit: 50 }, signal);
+  /** loadCaptures fills a table with the captures of one status; the last two cells differ. */
+  const loadCaptures = async (
+    body: HTMLElement,
+    status: string,
+    limit: number,
+    empty: string,
+    tail: (c: Capture) => HTMLElement[],
+  ): Promise<void> => {
+    const rows = await api.get<Capture[]>("/captures", { status, limit }, signal);
     replace(
-      runningT.body,
+      body,
       rows.length
         ? rows.map((c) =>
             h(
@@ -185,32 +192,22 @@ export function overviewPage(ctx: PageContext): void {
               { "data-capture": c.id },
               h("td", null, link(captureHref(c.id), c.id, { class: "mono small" })),
               h("td", null, link(streamHref(c.stream_id), c.stream_id)),
-              h("td", null, fmtDate(c.started_at)),
-              h("td", { class: "num", "data-field": "frames_captured" }, String(c.frames_captured)),
+              ...tail(c),
             ),
           )
-        : emptyRow(4, "No capture is running."),
+        : emptyRow(4, empty),
     );
   };
-
-  const loadFailed = async (): Promise<void> => {
-    const rows = await api.get<Capture[]>("/captures", { status: "failed", limit: 20 }, signal);
-    replace(
-      failedT.body,
-      rows.length
-        ? rows.map((c) =>
-            h(
-              "tr",
-              { "data-capture": c.id },
-              h("td", null, link(captureHref(c.id), c.id, { class: "mono small" })),
-              h("td", null, link(streamHref(c.stream_id), c.stream_id)),
-              h("td", null, fmtDate(c.finished_at ?? c.started_at)),
-              h("td", { class: "error-text", "data-field": "error" }, c.error ?? ""),
-            ),
-          )
-        : emptyRow(4, "No failed captures."),
-    );
-  };
+  const loadRunning = (): Promise<void> =>
+    loadCaptures(runningT.body, "running", 50, "No capture is running.", (c) => [
+      h("td", null, fmtDate(c.started_at)),
+      h("td", { class: "num", "data-field": "frames_captured" }, String(c.frames_captured)),
+    ]);
+  const loadFailed = (): Promise<void> =>
+    loadCaptures(failedT.body, "failed", 20, "No failed captures.", (c) => [
+      h("td", null, fmtDate(c.finished_at ?? c.started_at)),
+      h("td", { class: "error-text", "data-field": "error" }, c.error ?? ""),
+    ]);
 
   const run = (p: Promise<void>): void => {
     p.catch((err: unknown) => ctx.fail(err));

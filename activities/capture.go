@@ -137,6 +137,9 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 	img := gocv.NewMat()
 	defer img.Close()
 	var pending []chunk.Frame
+	// The pending frames' JPEGs share one buffer, reused from chunk to chunk:
+	// a chunk's frames are not needed once it is stored.
+	var jpegs []byte
 	params := []int{gocv.IMWriteJpegQuality, quality}
 	// Heartbeat between chunks too, so a slow source does not look dead.
 	lastBeat := time.Now()
@@ -209,13 +212,15 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 		if err != nil {
 			return prog, fmt.Errorf("capture %s: encode frame %d: %w", in.CaptureID, idx, err)
 		}
-		pending = append(pending, chunk.Frame{Index: idx, PTSms: pts, JPEG: append([]byte(nil), buf.GetBytes()...)})
+		at := len(jpegs)
+		jpegs = append(jpegs, buf.GetBytes()...)
 		buf.Close()
+		pending = append(pending, chunk.Frame{Index: idx, PTSms: pts, JPEG: jpegs[at:len(jpegs):len(jpegs)]})
 		if len(pending) == in.ChunkFrames {
 			if err := a.flushChunk(ctx, in, &prog, pending, next, sampler); err != nil {
 				return canceled(err)
 			}
-			pending = pending[:0]
+			pending, jpegs = pending[:0], jpegs[:0]
 			lastBeat = time.Now()
 		}
 	}

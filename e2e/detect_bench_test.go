@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -311,12 +312,14 @@ func pipelineFPS(b *testing.B, video string, frames, nets int, rt string) float6
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	start := time.Now()
+	cpu0 := processCPU(b)
 	var res contract.CaptureResult
 	err := s.start(id, contract.CaptureInput{StreamID: "bench", Source: video, Settings: contract.Settings{SkipRollup: true, ChunkFrames: contract.DefaultChunkFrames, DetectConcurrency: 2 * nets}}).Get(ctx, &res)
 	if err != nil {
 		b.Fatal(err)
 	}
 	elapsed := time.Since(start)
+	cpu := processCPU(b).sub(cpu0)
 	if res.Frames != frames {
 		b.Fatalf("pipeline captured %d frames, the video has %d", res.Frames, frames)
 	}
@@ -324,9 +327,38 @@ func pipelineFPS(b *testing.B, video string, frames, nets int, rt string) float6
 		b.Fatalf("pipeline stored %d frame rows, want %d", n, frames)
 	}
 	fps := float64(frames) / elapsed.Seconds()
-	fmt.Printf("    run (c) pipeline %-8s %6.2f frames/s\n", rt, fps)
+	fmt.Printf("    run (c) pipeline %-8s %6.2f frames/s  %s; worker cpu user %.2f s, sys %.2f s\n",
+		rt, fps, s.timeline(id, start, elapsed), cpu.user.Seconds(), cpu.sys.Seconds())
 	return fps
 }
+
+// timeline says where a capture's time went, from the chunks' rows: until
+// the first chunk was stored, until the last was stored (capture), until the
+// last was detected, and the rest (the workflow finishing).
+func (s *liveStack) timeline(id string, start time.Time, elapsed time.Duration) string {
+	var first, last, detected time.Time
+	err := s.db.QueryRow(context.Background(), `SELECT min(written_at), max(written_at), max(detected_at)
+		FROM chunks WHERE capture_id = $1`, id).Scan(&first, &last, &detected)
+	if err != nil {
+		s.t.Fatalf("chunk timeline of %s: %v", id, err)
+	}
+	ms := func(d time.Duration) int64 { return d.Milliseconds() }
+	return fmt.Sprintf("first chunk %d ms, captured %d ms, detected %d ms, finished %d ms",
+		ms(first.Sub(start)), ms(last.Sub(start)), ms(detected.Sub(start)), ms(elapsed))
+}
+
+// cpuTimes is this process's CPU time so far.
+type cpuTimes struct{ user, sys time.Duration }
+
+func processCPU(b *testing.B) cpuTimes {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return cpuTimes{time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())}
+}
+
+func (c cpuTimes) sub(d cpuTimes) cpuTimes { return cpuTimes{c.user - d.user, c.sys - d.sys} }
 
 var pythonFPSLine = regexp.MustCompile(`fps=([0-9.]+)`)
 

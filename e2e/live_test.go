@@ -49,6 +49,9 @@ func newDetectStack(t testing.TB, resolver source.Resolver, opts detector.Option
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := dets.Warm(); err != nil { // as a worker does
+		t.Fatal(err)
+	}
 	project, err := dbtlike.DefaultProject()
 	if err != nil {
 		t.Fatal(err)

@@ -128,6 +128,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, needs Needs)
 		}
 		a.closers = append(a.closers, func() { _ = m.Close() })
 		a.Acts.Detectors = m
+		// Loading the networks now makes the first chunk as fast as the
+		// rest, and a GPU worker whose GPU cannot run them refuses to start.
+		// A CPU worker goes on: each capture then fails naming the model.
+		if err := m.Warm(); err != nil {
+			if needs.GPU {
+				return nil, fmt.Errorf("gpu worker: %w", err)
+			}
+			log.Error("the default model's networks did not load", "error", err)
+		}
 	}
 	if needs.Temporal {
 		c, err := client.DialContext(ctx, client.Options{

@@ -33,8 +33,13 @@ func Key(streamID, captureID string, seq int) string {
 // Encode packs frames into a chunk. The archive is byte-for-byte
 // deterministic for the same frames (fixed mod time, no owner names).
 func Encode(frames []Frame) ([]byte, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
+	// Sized up front: a chunk is megabytes, and growing it copies them.
+	size := 1024 // the archive's end
+	for _, f := range frames {
+		size += 2048 + len(f.JPEG) // PAX and file headers, padding
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	tw := tar.NewWriter(buf)
 	for _, f := range frames {
 		if f.Index < 0 {
 			return nil, fmt.Errorf("chunk: frame index %d is negative", f.Index)
@@ -70,6 +75,8 @@ func Decode(data []byte) ([]Frame, error) {
 	tr := tar.NewReader(bytes.NewReader(data))
 	var frames []Frame
 	budget := int64(len(data))
+	// The frames' bytes share one allocation, as large as the chunk at most.
+	store := make([]byte, 0, len(data))
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -90,7 +97,8 @@ func Decode(data []byte) ([]Frame, error) {
 			return nil, fmt.Errorf("chunk: entry %q claims %d bytes, more than the %d-byte chunk holds", hdr.Name, hdr.Size, len(data))
 		}
 		budget -= hdr.Size
-		img := make([]byte, hdr.Size)
+		img := store[len(store) : len(store)+int(hdr.Size) : len(store)+int(hdr.Size)]
+		store = store[:len(store)+int(hdr.Size)]
 		if _, err := io.ReadFull(tr, img); err != nil {
 			return nil, fmt.Errorf("chunk: read entry %q: %w", hdr.Name, err)
 		}

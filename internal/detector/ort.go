@@ -85,12 +85,16 @@ func findORT() string {
 }
 
 // ortEngine runs a model on ONNX Runtime: one session, inputs from the
-// blob gocv builds, outputs allocated by the runtime per pass.
+// blob gocv builds. The runtime allocates the outputs of a first pass (the
+// library copies them into Go memory); later passes of the same batch size
+// write into those, which saves a copy of megabytes per pass.
 type ortEngine struct {
 	session *ort.DynamicAdvancedSession
 	input   string
 	outputs []string
 	values  []ort.Value
+	valuesN int  // the batch size values were allocated for
+	varying bool // output shapes changed for one batch size: never reuse
 }
 
 func newORTEngine(m *model, opts Options) (*ortEngine, error) {
@@ -139,9 +143,11 @@ func newORTEngine(m *model, opts Options) (*ortEngine, error) {
 }
 
 // run runs one pass on blob (n x 3 x S x S float32); the tensors are valid
-// until release.
+// until the next pass or release.
 func (e *ortEngine) run(blob []float32, n, size int) ([]tensor, error) {
-	e.release()
+	if n != e.valuesN || e.varying {
+		e.release()
+	}
 	in, err := ort.NewTensor(ort.NewShape(int64(n), 3, int64(size), int64(size)), blob)
 	if err != nil {
 		return nil, err
@@ -150,9 +156,18 @@ func (e *ortEngine) run(blob []float32, n, size int) ([]tensor, error) {
 	if e.values == nil {
 		e.values = make([]ort.Value, len(e.outputs))
 	}
-	if err := e.session.Run([]ort.Value{in}, e.values); err != nil {
+	reused := e.values[0] != nil
+	err = e.session.Run([]ort.Value{in}, e.values)
+	if err != nil && reused {
+		// A model whose output shapes depend on the frame: allocate anew.
+		e.varying = true
+		e.release()
+		err = e.session.Run([]ort.Value{in}, e.values)
+	}
+	if err != nil {
 		return nil, err
 	}
+	e.valuesN = n
 	out := make([]tensor, len(e.values))
 	for i, v := range e.values {
 		t, ok := v.(*ort.Tensor[float32])

@@ -229,6 +229,17 @@ func (m *Models) Pool(name string) (*Pool, error) {
 	return p, nil
 }
 
+// Warm loads the default model's networks now, so that a worker's first
+// chunk does not wait for them.
+func (m *Models) Warm() error {
+	p, err := m.Pool("")
+	if err != nil {
+		return err
+	}
+	_, err = p.Batch()
+	return err
+}
+
 // Close closes every pool.
 func (m *Models) Close() error {
 	m.mu.Lock()

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -84,7 +83,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 		return nil, fmt.Errorf("objstore: get %s/%s: %w", s.bucket, key, err)
 	}
 	defer obj.Close()
-	data, err := io.ReadAll(obj)
+	data, err := readAll(obj)
 	if err != nil {
 		if minio.ToErrorResponse(err).Code == "NoSuchKey" {
 			return nil, fmt.Errorf("objstore: get %s/%s: %w", s.bucket, key, ErrNotFound)
@@ -132,4 +131,15 @@ func (s *Store) RemovePrefix(ctx context.Context, prefix string) (int, error) {
 		}
 	}
 	return len(keys), nil
+}
+
+// readAll reads an object into a buffer of its size, which the first
+// response gave, rather than growing one: chunks are megabytes.
+func readAll(obj *minio.Object) ([]byte, error) {
+	var buf bytes.Buffer
+	if st, err := obj.Stat(); err == nil && st.Size > 0 {
+		buf.Grow(int(st.Size) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(obj)
+	return buf.Bytes(), err
 }

@@ -121,10 +121,13 @@ type frameResult struct {
 }
 
 // badFrameError is a frame that is not a decodable JPEG: retrying cannot help.
-type badFrameError struct{ index int }
+type badFrameError struct {
+	index int
+	err   error
+}
 
 func (e *badFrameError) Error() string {
-	return fmt.Sprintf("frame %d is not a decodable JPEG", e.index)
+	return fmt.Sprintf("frame %d is not a decodable JPEG: %v", e.index, e.err)
 }
 
 // detectFrames runs the pool's model over the frames. A goroutine
@@ -153,37 +156,40 @@ func detectFrames(ctx context.Context, pool *detector.Pool, frames []chunk.Frame
 		mu.Unlock()
 		cancel()
 	}
+	size := pool.Model().InputSize
 	submitted := make(chan struct{})
 	go func() {
 		defer close(submitted)
 		for start := 0; start < len(frames) && ctx.Err() == nil; start += batch {
+			var decoded []detector.Frame
 			var imgs []gocv.Mat
 			for _, fr := range frames[start:min(start+batch, len(frames))] {
-				img, err := gocv.IMDecode(fr.JPEG, gocv.IMReadColor)
-				if err != nil || img.Empty() {
-					img.Close()
-					closeMats(imgs)
-					fail(&badFrameError{index: fr.Index})
+				d, err := detector.DecodeJPEG(fr.JPEG, size)
+				if err != nil {
+					closeFrames(decoded)
+					fail(&badFrameError{index: fr.Index, err: err})
 					return
 				}
-				imgs = append(imgs, img)
+				decoded = append(decoded, d)
+				imgs = append(imgs, d.Mat)
 			}
 			pending.Add(1)
 			err := pool.Submit(ctx, imgs, f, func(out [][]detector.Detection, err error) {
 				defer pending.Done()
-				defer closeMats(imgs)
+				defer closeFrames(decoded)
 				if err != nil {
 					fail(fmt.Errorf("frame %d: %w", frames[start].Index, err))
 					return
 				}
-				for i, img := range imgs {
-					results[start+i] = frameResult{width: img.Cols(), height: img.Rows(), dets: out[i]}
+				for i, d := range decoded {
+					detector.ScaleBoxes(d, out[i])
+					results[start+i] = frameResult{width: d.Width, height: d.Height, dets: out[i]}
 				}
 				done.Add(int64(len(imgs)))
 			})
 			if err != nil {
 				pending.Done()
-				closeMats(imgs)
+				closeFrames(decoded)
 				fail(err)
 				return
 			}
@@ -206,8 +212,8 @@ func detectFrames(ctx context.Context, pool *detector.Pool, frames []chunk.Frame
 	}
 }
 
-func closeMats(ms []gocv.Mat) {
-	for _, m := range ms {
-		m.Close()
+func closeFrames(fs []detector.Frame) {
+	for _, f := range fs {
+		f.Close()
 	}
 }

@@ -7,12 +7,15 @@ DATA := .data
 PID := $(DATA)/run/sightline.pid
 export SIGHTLINE_API_ADDR ?= 127.0.0.1:8080
 
-.PHONY: all deps web build up down status demo test test-unit bench fuzz lint clean dev-start dev-stop sample
+.PHONY: all deps deps-gpu bench-gpu web build up down status demo test test-unit bench fuzz lint clean dev-start dev-stop sample
 
 all: build
 
 deps: ## install Debian packages, build the Temporal CLI and MinIO into .tools/bin, fetch ONNX Runtime into .tools/lib and the dashboard's npm packages
 	@scripts/install-deps.sh
+
+deps-gpu: ## fetch ONNX Runtime's CUDA and TensorRT providers into .tools/lib (CUDA 12 and cuDNN 9 come from NVIDIA: docs/gpu.md)
+	@scripts/fetch-onnxruntime-gpu.sh
 
 # The dashboard's bundle, embedded by the Go build. A plain `go build`
 # without it still works; the binary's / then says how to build it.
@@ -77,6 +80,10 @@ bench: services web ## benchmarks: detection engine vs its limit and a Python lo
 	@grep '^rollup-bench:' .data/rollup-bench.log
 	set -o pipefail; $(GO) test -run '^$$' -bench Dashboard -benchtime 1x -timeout 30m ./e2e/ | tee .data/dashboard-bench.log
 	@grep '^dashboard-bench:' .data/dashboard-bench.log
+
+bench-gpu: ## detections/s on the GPU per batch size and session count (SIGHTLINE_GPU_PROVIDER=cuda|tensorrt; docs/gpu.md)
+	set -o pipefail; $(GO) test -run '^$$' -bench '^BenchmarkGPU$$' -benchtime 1x -timeout 30m ./e2e/ | tee .data/gpu-bench.log
+	@grep '^gpu-bench:' .data/gpu-bench.log
 
 FUZZTIME ?= 30s
 

@@ -114,7 +114,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, needs Needs)
 		}
 		if needs.GPU {
 			// One network per GPU stream is plenty; batches keep it busy.
-			opts.Backend, opts.Threads = detector.BackendCUDA, 0
+			opts.Backend, opts.Threads, opts.TensorRTCache = cfg.GPUProvider, 0, cfg.TensorRTCache
 			if cfg.DetectWorkers == 0 {
 				n = 2
 			}

@@ -44,6 +44,10 @@ type Config struct {
 	// ONNX Runtime when its library loads and OpenCV otherwise.
 	DetectBackend string // SIGHTLINE_DETECT_BACKEND
 	ORTLibrary    string // SIGHTLINE_ORT_LIB: path of libonnxruntime.so (default: .tools/lib, then the system's)
+	// GPUProvider is what a GPU worker (worker --gpu) detects with: cuda,
+	// or tensorrt (with CUDA for what TensorRT does not run).
+	GPUProvider   string // SIGHTLINE_GPU_PROVIDER
+	TensorRTCache string // SIGHTLINE_TENSORRT_CACHE: TensorRT's engine cache (default: the user's cache directory)
 	// Source policy. Both default to true for a local deployment; set both
 	// to false when the API is exposed to people who should not make the
 	// workers read local files or reach private hosts.
@@ -75,6 +79,10 @@ var ModelLayouts = []string{"yolox", "yolov5", "yolov8", "picodet"}
 // DetectBackends are the runtimes SIGHTLINE_DETECT_BACKEND names (the
 // detector's Runtime* constants; a test keeps them equal).
 var DetectBackends = []string{"onnxruntime", "opencv"}
+
+// GPUProviders are the providers SIGHTLINE_GPU_PROVIDER names (the
+// detector's GPU Backend* constants; a test keeps them equal).
+var GPUProviders = []string{"cuda", "tensorrt"}
 
 // logLevels are the names SIGHTLINE_LOG_LEVEL takes.
 var logLevels = map[string]slog.Level{
@@ -111,6 +119,8 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		DetectBatch:         r.int("SIGHTLINE_DETECT_BATCH", 0, 0),
 		DetectBackend:       r.oneOf("SIGHTLINE_DETECT_BACKEND", "", DetectBackends),
 		ORTLibrary:          r.str("SIGHTLINE_ORT_LIB", ""),
+		GPUProvider:         r.oneOf("SIGHTLINE_GPU_PROVIDER", "cuda", GPUProviders),
+		TensorRTCache:       r.str("SIGHTLINE_TENSORRT_CACHE", ""),
 		AllowFileSources:    r.bool("SIGHTLINE_ALLOW_FILE_SOURCES", true),
 		AllowPrivateSources: r.bool("SIGHTLINE_ALLOW_PRIVATE_SOURCES", true),
 		LogLevel:            r.level("SIGHTLINE_LOG_LEVEL", slog.LevelInfo),
@@ -244,6 +254,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("detect_batch", c.DetectBatch),
 		slog.String("detect_backend", c.DetectBackend),
 		slog.String("ort_lib", c.ORTLibrary),
+		slog.String("gpu_provider", c.GPUProvider),
+		slog.String("tensorrt_cache", c.TensorRTCache),
 		slog.Bool("allow_file_sources", c.AllowFileSources),
 		slog.Bool("allow_private_sources", c.AllowPrivateSources),
 		slog.String("log_level", c.LogLevel.String()),

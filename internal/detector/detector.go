@@ -29,6 +29,9 @@ const padValue = 114
 const (
 	BackendCPU  = "cpu"
 	BackendCUDA = "cuda"
+	// BackendTensorRT is ONNX Runtime's TensorRT provider, with its CUDA
+	// provider running what TensorRT does not take.
+	BackendTensorRT = "tensorrt"
 )
 
 // Detection is one detected object.
@@ -58,9 +61,14 @@ type Options struct {
 	// means 1. Models whose graph cannot take a batch (checked when the
 	// first Detector is made) run one frame at a time whatever Batch says.
 	Batch int
-	// Backend is BackendCPU (default) or BackendCUDA: ONNX Runtime's CUDA
-	// provider (its GPU build), or OpenCV built with CUDA.
+	// Backend is BackendCPU (default), BackendCUDA (ONNX Runtime's CUDA
+	// provider, or OpenCV built with CUDA) or BackendTensorRT (ONNX Runtime
+	// only).
 	Backend string
+	// TensorRTCache is where BackendTensorRT keeps the engines it builds, so
+	// that only a worker's first session of a model waits minutes for one;
+	// empty is the user's cache directory.
+	TensorRTCache string
 	// Runtime runs the forward pass: RuntimeONNX, RuntimeOpenCV, or empty
 	// for ONNX Runtime when its library loads and OpenCV otherwise.
 	Runtime string
@@ -112,8 +120,10 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("threads %d is negative", o.Threads)
 	case o.Batch < 0 || o.Batch > 64:
 		return o, fmt.Errorf("batch %d out of range 1..64", o.Batch)
-	case o.Backend != BackendCPU && o.Backend != BackendCUDA:
-		return o, fmt.Errorf("backend %q, want %q or %q", o.Backend, BackendCPU, BackendCUDA)
+	case o.Backend != BackendCPU && o.Backend != BackendCUDA && o.Backend != BackendTensorRT:
+		return o, fmt.Errorf("backend %q, want %q, %q or %q", o.Backend, BackendCPU, BackendCUDA, BackendTensorRT)
+	case o.Backend == BackendTensorRT && o.Runtime != RuntimeONNX:
+		return o, errors.New("backend tensorrt needs ONNX Runtime (its GPU build with the TensorRT provider)")
 	case o.Backend == BackendCUDA && o.Runtime == RuntimeOpenCV && CUDADevices() == 0:
 		return o, errors.New("backend cuda: this OpenCV has no usable CUDA device (Debian's OpenCV is built without CUDA; use an OpenCV built with CUDA and cuDNN)")
 	}

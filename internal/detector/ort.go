@@ -125,21 +125,55 @@ func newORTEngine(m *model, opts Options) (*ortEngine, error) {
 	if err := so.SetInterOpNumThreads(1); err != nil {
 		return nil, fmt.Errorf("model %s: threads: %w", s.Name, err)
 	}
-	if opts.Backend == BackendCUDA {
-		cuda, err := ort.NewCUDAProviderOptions()
-		if err != nil {
-			return nil, fmt.Errorf("model %s: cuda: %w", s.Name, err)
-		}
-		defer cuda.Destroy()
-		if err := so.AppendExecutionProviderCUDA(cuda); err != nil {
-			return nil, fmt.Errorf("model %s: onnx runtime's CUDA provider: %w (it needs the GPU build of libonnxruntime with its CUDA and cuDNN libraries)", s.Name, err)
-		}
+	if err := appendGPUProviders(so, opts); err != nil {
+		return nil, err
 	}
 	e.session, err = ort.NewDynamicAdvancedSessionWithONNXData(m.data, []string{e.input}, e.outputs, so)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: onnx runtime session: %w", s.Name, err)
 	}
 	return e, nil
+}
+
+// appendGPUProviders puts the GPU execution providers of opts.Backend on
+// so, in order of preference; the CPU provider runs whatever they do not.
+func appendGPUProviders(so *ort.SessionOptions, opts Options) error {
+	const needs = "see docs/gpu.md: it needs ONNX Runtime's provider libraries beside libonnxruntime.so, CUDA 12 and cuDNN 9"
+	if opts.Backend == BackendTensorRT {
+		dir := opts.TensorRTCache
+		if dir == "" {
+			cache, err := os.UserCacheDir()
+			if err != nil {
+				return fmt.Errorf("tensorrt engine cache: %w", err)
+			}
+			dir = filepath.Join(cache, "sightline", "tensorrt")
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("tensorrt engine cache: %w", err)
+		}
+		trt, err := ort.NewTensorRTProviderOptions()
+		if err != nil {
+			return fmt.Errorf("onnx runtime's TensorRT provider: %w (%s, and TensorRT 10)", err, needs)
+		}
+		defer trt.Destroy()
+		if err := trt.Update(map[string]string{"trt_engine_cache_enable": "1", "trt_engine_cache_path": dir}); err != nil {
+			return fmt.Errorf("tensorrt options: %w (%s, and TensorRT 10)", err, needs)
+		}
+		if err := so.AppendExecutionProviderTensorRT(trt); err != nil {
+			return fmt.Errorf("onnx runtime's TensorRT provider: %w (%s, and TensorRT 10)", err, needs)
+		}
+	}
+	if opts.Backend == BackendCUDA || opts.Backend == BackendTensorRT {
+		cuda, err := ort.NewCUDAProviderOptions()
+		if err != nil {
+			return fmt.Errorf("onnx runtime's CUDA provider: %w (%s)", err, needs)
+		}
+		defer cuda.Destroy()
+		if err := so.AppendExecutionProviderCUDA(cuda); err != nil {
+			return fmt.Errorf("onnx runtime's CUDA provider: %w (%s)", err, needs)
+		}
+	}
+	return nil
 }
 
 // run runs one pass on blob (n x 3 x S x S float32); the tensors are valid

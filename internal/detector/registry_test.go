@@ -311,3 +311,9 @@ func TestConfigKnowsEveryRuntime(t *testing.T) {
 		t.Errorf("config.DetectBackends = %v, want %v", config.DetectBackends, want)
 	}
 }
+
+func TestConfigKnowsEveryGPUProvider(t *testing.T) {
+	if want := []string{BackendCUDA, BackendTensorRT}; !slices.Equal(config.GPUProviders, want) {
+		t.Errorf("config.GPUProviders = %v, want %v", config.GPUProviders, want)
+	}
+}

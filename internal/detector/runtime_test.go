@@ -117,3 +117,26 @@ func TestRuntimeOptions(t *testing.T) {
 		t.Errorf("a 320 input to a 416 graph on onnxruntime: %v", err)
 	}
 }
+
+// TestGPUBackendsWithoutGPU: on a machine without the GPU provider
+// libraries, the GPU backends fail with an error that says what is needed;
+// TensorRT is refused on OpenCV.
+func TestGPUBackendsWithoutGPU(t *testing.T) {
+	requireORT(t)
+	if _, err := New(Options{Runtime: RuntimeOpenCV, Backend: BackendTensorRT}); err == nil ||
+		!strings.Contains(err.Error(), "needs ONNX Runtime") {
+		t.Errorf("tensorrt on opencv: %v", err)
+	}
+	if _, err := New(Options{Backend: "rocm"}); err == nil {
+		t.Error("backend rocm accepted")
+	}
+	for _, b := range []string{BackendCUDA, BackendTensorRT} {
+		_, err := New(Options{Runtime: RuntimeONNX, Backend: b, TensorRTCache: t.TempDir()})
+		if err == nil {
+			t.Skipf("backend %s loaded: this machine has the GPU provider libraries", b)
+		}
+		if !strings.Contains(err.Error(), "docs/gpu.md") {
+			t.Errorf("backend %s without its libraries: %v; want an error pointing at docs/gpu.md", b, err)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,6 +21,7 @@ import (
 	"github.com/sightline-video/sightline/internal/detector"
 	"github.com/sightline-video/sightline/internal/objstore"
 	"github.com/sightline-video/sightline/internal/source"
+	"github.com/sightline-video/sightline/internal/tracking"
 )
 
 // Activities carries the dependencies the activities share. Register a
@@ -59,8 +61,9 @@ type BeginCaptureInput struct {
 // BeginCaptureResult tells the workflow which source to read and how to
 // detect: the capture's own settings, else the stream's.
 type BeginCaptureResult struct {
-	Source string           `json:"source"`
-	Detect *detector.Config `json:"detect,omitempty"`
+	Source   string           `json:"source"`
+	Detect   *detector.Config `json:"detect,omitempty"`
+	Tracking *tracking.Config `json:"tracking,omitempty"`
 }
 
 // ErrUnknownStream is returned when a capture names a stream that is not
@@ -81,7 +84,8 @@ func (a *Activities) BeginCapture(ctx context.Context, in BeginCaptureInput) (Be
 		}
 		var registered string
 		var detect detector.Config
-		err := tx.QueryRow(ctx, `SELECT source, detect FROM streams WHERE id = $1`, in.StreamID).Scan(&registered, &detect)
+		var track tracking.Config
+		err := tx.QueryRow(ctx, `SELECT source, detect, tracking FROM streams WHERE id = $1`, in.StreamID).Scan(&registered, &detect, &track)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("stream %q: %w: register it or pass a source", in.StreamID, ErrUnknownStream)
 		}
@@ -95,6 +99,10 @@ func (a *Activities) BeginCapture(ctx context.Context, in BeginCaptureInput) (Be
 		res.Detect = in.Detect
 		if res.Detect == nil && (detect.Model != "" || detect.Filter != nil) {
 			res.Detect = &detect
+		}
+		res.Tracking = in.Tracking
+		if res.Tracking == nil && !reflect.ValueOf(track).IsZero() {
+			res.Tracking = &track
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO captures (id, stream_id, source, every_ms, chunk_frames, started_at)
 			VALUES ($1, $2, $3, $4, $5, $6)

@@ -137,26 +137,27 @@ func ortForwardFPS(b *testing.B, in *ort.Tensor[float32], input, output string, 
 		defer s.Destroy()
 		list[i] = s
 	}
-	pass := func(s *ort.DynamicAdvancedSession) {
-		outs := []ort.Value{nil}
-		if err := s.Run([]ort.Value{in}, outs); err != nil {
+	// Each session writes into its first pass's outputs, as the detector's do.
+	outs := make([][]ort.Value, sessions)
+	pass := func(i int) {
+		if err := list[i].Run([]ort.Value{in}, outs[i]); err != nil {
 			b.Error(err)
-			return
 		}
-		outs[0].Destroy()
 	}
-	for _, s := range list {
-		pass(s) // warm up
+	for i := range list {
+		outs[i] = []ort.Value{nil}
+		pass(i) // warm up, and allocate the outputs
+		defer outs[i][0].Destroy()
 	}
 	passes := max(1, total/sessions)
 	var wg sync.WaitGroup
 	start := time.Now()
-	for _, s := range list {
+	for i := range list {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for range passes {
-				pass(s)
+				pass(i)
 			}
 		}()
 	}

@@ -43,6 +43,8 @@ func RegisterMain(w worker.Registry, acts *activities.Activities) {
 	w.RegisterActivity(acts.CaptureFrames)
 	w.RegisterActivity(acts.FinishCapture)
 	w.RegisterActivity(acts.StoredChunks)
+	w.RegisterActivity(acts.TrackChunk)
+	w.RegisterActivity(acts.FinishTracking)
 	w.RegisterActivity(acts.ApplyRetention)
 	w.RegisterActivity(acts.RunRollup) // still called by captures started before RollupWorkflow
 	w.RegisterActivity(acts.PlanRollup)

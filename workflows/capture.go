@@ -46,7 +46,9 @@ func CaptureWorkflow(ctx workflow.Context, in contract.CaptureInput) (contract.C
 	if err != nil {
 		return res, fmt.Errorf("begin capture: %w", err)
 	}
-	in.Detect = begun.Detect
+	in.Detect, in.Tracking = begun.Detect, begun.Tracking
+	// Runs started before tracking existed neither track nor count.
+	track := workflow.GetVersion(ctx, "tracking", workflow.DefaultVersion, 1) >= 1
 
 	// From here on a failure is recorded on the capture row before the
 	// workflow fails, on a context that survives cancellation.
@@ -92,7 +94,7 @@ func CaptureWorkflow(ctx workflow.Context, in contract.CaptureInput) (contract.C
 	// Detection starts on each chunk as soon as the capture signals it, while
 	// capture goes on; the capture's result lists every chunk again, so a
 	// chunk whose signal was lost is still detected.
-	p := newPipeline(ctx, in, res.CaptureID, startedAt, &prog)
+	p := newPipeline(ctx, in, res.CaptureID, startedAt, &prog, track)
 	var captured activities.CaptureProgress
 	var captureErr error
 	captureDone := false
@@ -129,6 +131,10 @@ func CaptureWorkflow(ctx workflow.Context, in contract.CaptureInput) (contract.C
 	}
 	res.Frames, res.Chunks = captured.Sampled, len(captured.Chunks)
 	res.Detections = prog.Detections
+	if err := p.finishTracking(ctx); err != nil {
+		return fail("finish tracking", err)
+	}
+	res.Tracks, res.Crossings = prog.Tracks, prog.Crossings
 
 	if !in.SkipRollup {
 		prog.Phase = "rollup"
@@ -195,6 +201,11 @@ func canceled(ctx workflow.Context, in contract.CaptureInput, p *pipeline, captu
 		p.sel.Select(dctx)
 	}
 	res.Frames, res.Chunks, res.Detections = p.prog.FramesCaptured, p.prog.Chunks, p.prog.Detections
+	if err := p.finishTracking(dctx); err != nil {
+		finish("canceled", err)
+		return *res, fmt.Errorf("finish tracking after cancel: %w", err)
+	}
+	res.Tracks, res.Crossings = p.prog.Tracks, p.prog.Crossings
 	if !in.SkipRollup {
 		p.prog.Phase = "rollup"
 		if err := rollup(dctx); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,19 @@ func TestCaptureWorkflowDetectsEveryChunkWithBoundedConcurrency(t *testing.T) {
 			mu.Unlock()
 			return activities.DetectResult{Frames: 10, Detections: 3}, nil
 		})
+	// Tracking takes the chunks one at a time, in order, each once it is detected.
+	var tracked []int
+	env.OnActivity(a.TrackChunk, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.TrackInput) (activities.TrackResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if seen[in.Seq] != 1 {
+				t.Errorf("chunk %d tracked before it was detected", in.Seq)
+			}
+			tracked = append(tracked, in.Seq)
+			return activities.TrackResult{Tracks: 2 * len(tracked), Crossings: len(tracked)}, nil
+		})
+	env.OnActivity(a.FinishTracking, mock.Anything, mock.Anything).Return(activities.TrackResult{Tracks: 14, Crossings: 8}, nil).Once()
 	env.RegisterWorkflow(RollupWorkflow)
 	env.OnWorkflow(RollupWorkflow, mock.Anything, contract.RollupInput{}).Return(RollupResult{}, nil).Once()
 	env.OnActivity(a.FinishCapture, mock.Anything, mock.MatchedBy(func(in activities.FinishCaptureInput) bool {
@@ -84,8 +98,11 @@ func TestCaptureWorkflowDetectsEveryChunkWithBoundedConcurrency(t *testing.T) {
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Frames != 70 || res.Chunks != 7 || res.Detections != 21 {
-		t.Fatalf("result %+v, want 70 frames, 7 chunks, 21 detections", res)
+	if res.Frames != 70 || res.Chunks != 7 || res.Detections != 21 || res.Tracks != 14 || res.Crossings != 8 {
+		t.Fatalf("result %+v, want 70 frames, 7 chunks, 21 detections, 14 tracks, 8 crossings", res)
+	}
+	if want := []int{0, 1, 2, 3, 4, 5, 6}; !slices.Equal(tracked, want) {
+		t.Errorf("chunks tracked in the order %v, want %v", tracked, want)
 	}
 	for seq := 0; seq < 7; seq++ {
 		if seen[seq] != 1 {
@@ -103,7 +120,7 @@ func TestCaptureWorkflowDetectsEveryChunkWithBoundedConcurrency(t *testing.T) {
 	if err := q.Get(&prog); err != nil {
 		t.Fatal(err)
 	}
-	if prog.Phase != "done" || prog.ChunksDetected != 7 || prog.FramesAnalysed != 70 {
+	if prog.Phase != "done" || prog.ChunksDetected != 7 || prog.FramesAnalysed != 70 || prog.ChunksTracked != 7 {
 		t.Fatalf("progress %+v", prog)
 	}
 	env.AssertExpectations(t)

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sightline-video/sightline/internal/contract"
+	"github.com/sightline-video/sightline/internal/counting"
 	"github.com/sightline-video/sightline/internal/detectconf"
+	"github.com/sightline-video/sightline/internal/tracking"
 )
 
 // settingsFlags declares the capture-settings flags, the same for `capture`
@@ -20,6 +24,7 @@ func settingsFlags(fs *flag.FlagSet) func() (contract.Settings, error) {
 		model    string
 		classes  string
 		minScore float64
+		track    trackingFlags
 	)
 	fs.IntVar(&s.EveryMS, "every-ms", 0, "sample one frame per this many ms of stream time (0: every frame)")
 	fs.IntVar(&s.ChunkFrames, "chunk-frames", 0, fmt.Sprintf("frames per chunk (0: %d)", contract.DefaultChunkFrames))
@@ -32,7 +37,11 @@ func settingsFlags(fs *flag.FlagSet) func() (contract.Settings, error) {
 	fs.StringVar(&model, "model", "", "detection model (default: the stream's, else the worker's)")
 	fs.StringVar(&classes, "classes", "", "keep only these classes, comma-separated, e.g. person,car")
 	fs.Float64Var(&minScore, "min-score", 0, "minimum detection score, in [0, 1) (0: the model's)")
+	track.declare(fs)
 	return func() (contract.Settings, error) {
+		if track.set {
+			s.Tracking = &track.cfg
+		}
 		if duration < 0 {
 			return s, fmt.Errorf("--duration %s: must not be negative", duration)
 		}
@@ -54,4 +63,35 @@ func settingsFlags(fs *flag.FlagSet) func() (contract.Settings, error) {
 		}
 		return s, nil
 	}
+}
+
+// trackingFlags declares the tracking flags, shared by the capture settings
+// and `sightline track`.
+type trackingFlags struct {
+	cfg tracking.Config
+	set bool // a flag was given
+}
+
+func (t *trackingFlags) declare(fs *flag.FlagSet) {
+	fs.Func("line", "count crossings of the line NAME=x1,y1,x2,y2 in image pixels, from A to B: in is from its left to its right as seen from A looking at B, with y down (repeatable)", func(v string) error {
+		l, err := counting.ParseLine(v)
+		t.cfg.Lines, t.set = append(t.cfg.Lines, l), true
+		return err
+	})
+	fs.Func("zone", "count visits to the polygon NAME=x1,y1,x2,y2,x3,y3,... (repeatable)", func(v string) error {
+		z, err := counting.ParseZone(v)
+		t.cfg.Zones, t.set = append(t.cfg.Zones, z), true
+		return err
+	})
+	fs.Func("debounce-frames", fmt.Sprintf("frames an object must stay on a line's or zone's other side to count (default %d)", counting.DefaultDebounce), func(v string) error {
+		n, err := strconv.Atoi(v)
+		t.cfg.Debounce, t.set = n, true
+		return err
+	})
+	fs.Func("tracker", `the tracker's thresholds as JSON, e.g. {"max_lost":60,"high_score":0.5} (docs/tracking.md)`, func(v string) error {
+		t.set = true
+		dec := json.NewDecoder(strings.NewReader(v))
+		dec.DisallowUnknownFields()
+		return dec.Decode(&t.cfg.Tracker)
+	})
 }

@@ -31,6 +31,8 @@ type CaptureResult struct {
 	Frames     int    `json:"frames"`
 	Chunks     int    `json:"chunks"`
 	Detections int    `json:"detections"`
+	Tracks     int    `json:"tracks"`    // confirmed tracks
+	Crossings  int    `json:"crossings"` // line crossings counted
 }
 
 // CaptureProgress is what ProgressQuery returns.
@@ -41,6 +43,9 @@ type CaptureProgress struct {
 	ChunksDetected int    `json:"chunks_detected"`
 	FramesAnalysed int    `json:"frames_analysed"`
 	Detections     int    `json:"detections"`
+	ChunksTracked  int    `json:"chunks_tracked"`
+	Tracks         int    `json:"tracks"`
+	Crossings      int    `json:"crossings"`
 	// LagMS is the time from a chunk being stored to its detections being
 	// stored, for the last chunk detected; MaxLagMS is the worst so far.
 	LagMS    int64 `json:"lag_ms"`

@@ -10,7 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sightline-video/sightline/internal/counting"
 	"github.com/sightline-video/sightline/internal/detectconf"
+	"github.com/sightline-video/sightline/internal/tracking"
 )
 
 // jsonFields lists the JSON names of a struct's fields, flattening embedded
@@ -35,14 +37,15 @@ func jsonFields(t reflect.Type) []string {
 // full is a Settings with every field set.
 func full() Settings {
 	return Settings{EveryMS: 500, ChunkFrames: 20, MaxFrames: 100, DurationSeconds: 30,
-		Detect: &detectconf.Config{Model: "m", Filter: &detectconf.Filter{Classes: []string{"person"}, MinScore: 0.4}},
-		GPU:    true, DetectTaskQueue: "q", DetectConcurrency: 3, SkipRollup: true}
+		Detect:   &detectconf.Config{Model: "m", Filter: &detectconf.Filter{Classes: []string{"person"}, MinScore: 0.4}},
+		Tracking: &tracking.Config{Config: counting.Config{Lines: []counting.Line{{Name: "door", To: counting.Point{X: 10, Y: 10}}}}},
+		GPU:      true, DetectTaskQueue: "q", DetectConcurrency: 3, SkipRollup: true}
 }
 
 func TestEveryWayOfStartingACaptureHasTheSameSettingsFields(t *testing.T) {
 	settings := jsonFields(reflect.TypeFor[Settings]())
 	want := []string{"chunk_frames", "detect", "detect_concurrency", "detect_task_queue", "duration_seconds",
-		"every_ms", "gpu", "max_frames", "skip_rollup"}
+		"every_ms", "gpu", "max_frames", "skip_rollup", "tracking"}
 	if !slices.Equal(settings, want) {
 		t.Fatalf("Settings fields %v, want %v", settings, want)
 	}
@@ -98,6 +101,8 @@ func TestSettingsValidateNamesTheField(t *testing.T) {
 		{"detect.filter.min_score", func(s *Settings) { s.Detect.Filter.MinScore = 1 }},
 		{"detect.filter.class_min_score", func(s *Settings) { s.Detect.Filter.ClassMinScore = map[string]float32{"car": 0} }},
 		{"detect.filter.classes", func(s *Settings) { s.Detect.Filter.Classes = []string{""} }},
+		{"tracking", func(s *Settings) { s.Tracking.Lines[0].Name = "" }},
+		{"tracking", func(s *Settings) { s.Tracking.Tracker.MaxLost = -1 }},
 	} {
 		s := full()
 		tc.edit(&s)

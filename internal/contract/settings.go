@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/sightline-video/sightline/internal/detectconf"
+	"github.com/sightline-video/sightline/internal/tracking"
 )
 
 // Defaults for the fields Settings leaves empty.
@@ -39,6 +40,10 @@ type Settings struct {
 	// {"model":"picodet_s_416_coco","filter":{"classes":["person","car"]}};
 	// nil: the stream's settings, else the worker's default model.
 	Detect *detectconf.Config `json:"detect,omitempty"`
+	// Tracking sets the tracker's thresholds and the lines and zones to
+	// count, e.g. {"lines":[{"name":"door","from":[0,300],"to":[640,300]}]};
+	// nil: the stream's settings, else the defaults with nothing to count.
+	Tracking *tracking.Config `json:"tracking,omitempty"`
 	// GPU sends detection to the GPU workers' queue when DetectTaskQueue is empty.
 	GPU bool `json:"gpu,omitempty"`
 	// DetectTaskQueue is where detection runs; empty: the default detect
@@ -79,6 +84,11 @@ func (s Settings) Validate() error {
 		return invalid("detect_concurrency", "%d is out of range [0, %d]", s.DetectConcurrency, MaxDetectConcurrency)
 	case len(s.DetectTaskQueue) > 200:
 		return invalid("detect_task_queue", "longer than 200 characters")
+	}
+	if s.Tracking != nil {
+		if err := s.Tracking.Validate(); err != nil {
+			return invalid("tracking", "%v", err)
+		}
 	}
 	if s.Detect != nil && s.Detect.Filter != nil {
 		f := s.Detect.Filter

@@ -13,6 +13,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline-video/sightline/internal/detectconf"
+	"github.com/sightline-video/sightline/internal/detection"
 )
 
 // Defaults applied for zero Options and Spec fields.
@@ -35,13 +36,7 @@ const (
 )
 
 // Detection is one detected object.
-type Detection struct {
-	ClassID int     `json:"class_id"`
-	Class   string  `json:"class"`
-	Score   float32 `json:"score"`
-	// Box is x1, y1, x2, y2 in original image pixels, clipped to the image.
-	Box [4]float32 `json:"box"`
-}
+type Detection = detection.Detection
 
 // Options configures a Detector. The zero value runs the embedded default
 // model with its default thresholds, one frame per forward pass, on the CPU.

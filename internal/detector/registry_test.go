@@ -4,13 +4,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"gocv.io/x/gocv"
 
-	"github.com/sightline-video/sightline/internal/config"
 	"github.com/sightline-video/sightline/internal/models"
 )
 
@@ -294,26 +292,5 @@ func TestModelsKeepServing(t *testing.T) {
 func closeMats(ms []gocv.Mat) {
 	for _, m := range ms {
 		m.Close()
-	}
-}
-
-// config checks SIGHTLINE_MODEL_LAYOUT against its own list, as it links no
-// vision code: the list must be the layouts decoded here.
-func TestConfigKnowsEveryLayout(t *testing.T) {
-	want := []string{string(LayoutYOLOX), string(LayoutYOLOv5), string(LayoutYOLOv8), string(LayoutPicoDet)}
-	if !slices.Equal(config.ModelLayouts, want) {
-		t.Errorf("config.ModelLayouts = %v, want %v", config.ModelLayouts, want)
-	}
-}
-
-func TestConfigKnowsEveryRuntime(t *testing.T) {
-	if want := []string{RuntimeONNX, RuntimeOpenCV}; !slices.Equal(config.DetectBackends, want) {
-		t.Errorf("config.DetectBackends = %v, want %v", config.DetectBackends, want)
-	}
-}
-
-func TestConfigKnowsEveryGPUProvider(t *testing.T) {
-	if want := []string{BackendCUDA, BackendTensorRT}; !slices.Equal(config.GPUProviders, want) {
-		t.Errorf("config.GPUProviders = %v, want %v", config.GPUProviders, want)
 	}
 }

@@ -4,16 +4,16 @@ import (
 	"math"
 	"testing"
 
-	"github.com/sightline-video/sightline/internal/detector"
+	"github.com/sightline-video/sightline/internal/detection"
 )
 
 // smoothScene is objects on a grid, each circling its cell with a period
 // that divides frames, so the scene loops without a jump.
-func smoothScene(frames, objects int) [][]detector.Detection {
+func smoothScene(frames, objects int) [][]detection.Detection {
 	classes := []string{"person", "car"}
-	out := make([][]detector.Detection, frames)
+	out := make([][]detection.Detection, frames)
 	for f := range frames {
-		dets := make([]detector.Detection, objects)
+		dets := make([]detection.Detection, objects)
 		for i := range dets {
 			phase := 2 * math.Pi * (float64(f)/float64(frames) + float64(i)/float64(objects))
 			cx := 100 + float64(i%10)*180 + 40*math.Cos(phase)

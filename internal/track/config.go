@@ -3,7 +3,7 @@ package track
 import "fmt"
 
 // Config sets the tracker's thresholds. Score thresholds are float32, like
-// detector.Detection.Score, so that a threshold compares equal to a score
+// detection.Detection.Score, so that a threshold compares equal to a score
 // written with the same digits (float32(0.7) is below float64 0.7).
 type Config struct {
 	// HighScore: detections at or above it are matched first and may start

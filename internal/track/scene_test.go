@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/sightline-video/sightline/internal/detector"
+	"github.com/sightline-video/sightline/internal/detection"
 )
 
 // scene returns the detections of a synthetic video: objects of a few
@@ -15,7 +15,7 @@ import (
 // scores vary through the low band; plus false positives. Each frame's
 // detections come shuffled. truth gives, for each detection, the index of
 // its object, or -1 for a false positive. It depends only on seed.
-func scene(seed int64, frames, objects int) (dets [][]detector.Detection, truth [][]int) {
+func scene(seed int64, frames, objects int) (dets [][]detection.Detection, truth [][]int) {
 	const width, height = 1920.0, 1080.0
 	rng := rand.New(rand.NewSource(seed))
 	classes := []string{"person", "car", "bicycle"}
@@ -45,10 +45,10 @@ func scene(seed int64, frames, objects int) (dets [][]detector.Detection, truth 
 			end:   start + 40 + rng.Intn(frames),
 		}
 	}
-	dets = make([][]detector.Detection, frames)
+	dets = make([][]detection.Detection, frames)
 	truth = make([][]int, frames)
 	for f := range frames {
-		var fd []detector.Detection
+		var fd []detection.Detection
 		var ft []int
 		for i := range objs {
 			o := &objs[i]
@@ -98,8 +98,8 @@ func scene(seed int64, frames, objects int) (dets [][]detector.Detection, truth 
 	return dets, truth
 }
 
-func sceneDet(class string, classID int, score float32, cx, cy, w, h float64) detector.Detection {
-	return detector.Detection{
+func sceneDet(class string, classID int, score float32, cx, cy, w, h float64) detection.Detection {
+	return detection.Detection{
 		ClassID: classID,
 		Class:   class,
 		Score:   score,

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sightline-video/sightline/internal/detector"
+	"github.com/sightline-video/sightline/internal/detection"
 )
 
 // roundTrip passes the tracker's state through JSON and restores it.
@@ -37,7 +37,7 @@ func roundTrip(t *testing.T, tr *Tracker) *Tracker {
 	return out
 }
 
-func runAll(tr *Tracker, frames [][]detector.Detection) []Result {
+func runAll(tr *Tracker, frames [][]detection.Detection) []Result {
 	out := make([]Result, len(frames))
 	for f, dets := range frames {
 		out[f] = tr.Update(dets)
@@ -84,9 +84,9 @@ func TestSceneSurvivesCheckpoints(t *testing.T) {
 func sampleState(t *testing.T) State {
 	t.Helper()
 	tr := newTracker(t, DefaultConfig())
-	tr.Update([]detector.Detection{det("person", 0.9, 100, 100, 40, 80), det("car", 0.9, 500, 500, 100, 50)})
-	tr.Update([]detector.Detection{det("person", 0.9, 102, 100, 40, 80)})
-	tr.Update([]detector.Detection{det("person", 0.9, 104, 100, 40, 80), det("dog", 0.9, 900, 500, 50, 50)})
+	tr.Update([]detection.Detection{det("person", 0.9, 100, 100, 40, 80), det("car", 0.9, 500, 500, 100, 50)})
+	tr.Update([]detection.Detection{det("person", 0.9, 102, 100, 40, 80)})
+	tr.Update([]detection.Detection{det("person", 0.9, 104, 100, 40, 80), det("dog", 0.9, 900, 500, 50, 50)})
 	s := tr.State()
 	if len(s.Tracks) != 3 || s.Tracks[0].ID != 1 || s.Tracks[1].ID != 2 || s.Tracks[2].ID != 0 {
 		t.Fatalf("sample state tracks %+v", s.Tracks)
@@ -149,7 +149,7 @@ func TestRestoreRejectsMalformedState(t *testing.T) {
 
 func TestStateSharesNothing(t *testing.T) {
 	tr := newTracker(t, DefaultConfig())
-	tr.Update([]detector.Detection{det("person", 0.9, 100, 100, 40, 80)})
+	tr.Update([]detection.Detection{det("person", 0.9, 100, 100, 40, 80)})
 	s := tr.State()
 	r, err := Restore(tr.Config(), s)
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 	"math"
 	"slices"
 
-	"github.com/sightline-video/sightline/internal/detector"
+	"github.com/sightline-video/sightline/internal/detection"
 )
 
 // Track is a confirmed track as seen by callers.
@@ -87,7 +87,7 @@ func (t *Tracker) Config() Config { return t.cfg }
 // them, and returns the confirmed track of each. Detections scoring below
 // LowScore or not finite, or whose box is not finite with a positive size,
 // are ignored.
-func (t *Tracker) Update(dets []detector.Detection) Result {
+func (t *Tracker) Update(dets []detection.Detection) Result {
 	cfg := &t.cfg
 	frame := t.frames
 	ws := &t.ws
@@ -212,7 +212,7 @@ func (t *Tracker) Update(dets []detector.Detection) Result {
 // associate matches the tracks in ws.rows with the detections cols, which
 // must all be unmatched, and records the pairs in ws.trackDet and
 // ws.detTrack. A detection only matches a track of its class.
-func (t *Tracker) associate(dets []detector.Detection, cols []int, thr float64) {
+func (t *Tracker) associate(dets []detection.Detection, cols []int, thr float64) {
 	ws := &t.ws
 	rows := ws.rows
 	if len(rows) == 0 || len(cols) == 0 {
@@ -238,7 +238,7 @@ func (t *Tracker) associate(dets []detector.Detection, cols []int, thr float64) 
 }
 
 // correct updates the track with its matched detection at frame.
-func (tr *tracklet) correct(d *detector.Detection, box [4]float64, frame int) {
+func (tr *tracklet) correct(d *detection.Detection, box [4]float64, frame int) {
 	z := measurement(box)
 	if !tr.kf.update(z) || tr.kf.check() != nil {
 		// Only rounding on a degenerate filter gets here; restart it where

@@ -6,12 +6,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sightline-video/sightline/internal/detector"
+	"github.com/sightline-video/sightline/internal/detection"
 )
 
 // det is a detection of a w×h box centred on (cx, cy).
-func det(class string, score float32, cx, cy, w, h float64) detector.Detection {
-	return detector.Detection{
+func det(class string, score float32, cx, cy, w, h float64) detection.Detection {
+	return detection.Detection{
 		Class: class,
 		Score: score,
 		Box: [4]float32{
@@ -30,7 +30,7 @@ func newTracker(t testing.TB, cfg Config) *Tracker {
 }
 
 // expectIDs runs one frame and checks the IDs it returns.
-func expectIDs(t *testing.T, tr *Tracker, frame int, dets []detector.Detection, want ...int64) Result {
+func expectIDs(t *testing.T, tr *Tracker, frame int, dets []detection.Detection, want ...int64) Result {
 	t.Helper()
 	res := tr.Update(dets)
 	if !slices.Equal(res.IDs, want) {
@@ -50,9 +50,9 @@ func TestCrossingObjectsKeepIDs(t *testing.T) {
 		a := det("person", 0.9, x+jitter, 100+4*float64(f), 40, 80)
 		b := det("person", 0.8, x-jitter, 100+4*float64(n-1-f), 40, 80)
 		if f%2 == 0 {
-			expectIDs(t, tr, f, []detector.Detection{a, b}, 1, 2)
+			expectIDs(t, tr, f, []detection.Detection{a, b}, 1, 2)
 		} else {
-			expectIDs(t, tr, f, []detector.Detection{b, a}, 2, 1)
+			expectIDs(t, tr, f, []detection.Detection{b, a}, 2, 1)
 		}
 	}
 	if got := tr.Active(); len(got) != 2 || got[0].ID != 1 || got[1].ID != 2 {
@@ -63,7 +63,7 @@ func TestCrossingObjectsKeepIDs(t *testing.T) {
 func TestOccludedObjectKeepsID(t *testing.T) {
 	tr := newTracker(t, DefaultConfig())
 	for f := range 25 {
-		d := []detector.Detection{det("car", 0.9, 100+6*float64(f), 300, 100, 50)}
+		d := []detection.Detection{det("car", 0.9, 100+6*float64(f), 300, 100, 50)}
 		if f >= 10 && f < 15 { // hidden behind something for five frames
 			expectIDs(t, tr, f, nil)
 			if len(tr.Active()) != 0 || len(tr.Alive()) != 1 {
@@ -84,7 +84,7 @@ func TestOccludedObjectKeepsID(t *testing.T) {
 func TestLostTrackRemovedAfterMaxLost(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxLost = 5
-	obj := []detector.Detection{det("dog", 0.9, 200, 200, 60, 40)}
+	obj := []detection.Detection{det("dog", 0.9, 200, 200, 60, 40)}
 
 	// Missing exactly MaxLost frames: the track comes back.
 	tr := newTracker(t, cfg)
@@ -124,10 +124,10 @@ func TestLostTrackRemovedAfterMaxLost(t *testing.T) {
 
 func TestClassesNeverMatch(t *testing.T) {
 	tr := newTracker(t, DefaultConfig())
-	expectIDs(t, tr, 0, []detector.Detection{det("person", 0.9, 100, 100, 50, 100)}, 1)
+	expectIDs(t, tr, 0, []detection.Detection{det("person", 0.9, 100, 100, 50, 100)}, 1)
 	// The same box, now called a bicycle: a new tentative track, confirmed
 	// on its second frame; the person is lost meanwhile.
-	car := []detector.Detection{det("bicycle", 0.9, 100, 100, 50, 100)}
+	car := []detection.Detection{det("bicycle", 0.9, 100, 100, 50, 100)}
 	expectIDs(t, tr, 1, car, 0)
 	for f := 2; f < 6; f++ {
 		expectIDs(t, tr, f, car, 2)
@@ -136,7 +136,7 @@ func TestClassesNeverMatch(t *testing.T) {
 	// Two classes on one box, from the first frame.
 	tr = newTracker(t, DefaultConfig())
 	for f := range 10 {
-		both := []detector.Detection{
+		both := []detection.Detection{
 			det("person", 0.9, 100+float64(f), 100, 50, 100),
 			det("bicycle", 0.8, 100+float64(f), 100, 50, 100),
 		}
@@ -157,41 +157,41 @@ func TestClassesNeverMatch(t *testing.T) {
 func TestLowScoresKeepTracksButNeverStartThem(t *testing.T) {
 	tr := newTracker(t, DefaultConfig())
 	f := 0
-	step := func(dets []detector.Detection, want ...int64) {
+	step := func(dets []detection.Detection, want ...int64) {
 		t.Helper()
 		expectIDs(t, tr, f, dets, want...)
 		f++
 	}
 	ghost := det("person", 0.3, 800, 400, 40, 80) // never above HighScore
 	for range 5 {
-		step([]detector.Detection{det("person", 0.9, 100+3*float64(f), 100, 40, 80), ghost}, 1, 0)
+		step([]detection.Detection{det("person", 0.9, 100+3*float64(f), 100, 40, 80), ghost}, 1, 0)
 	}
 	// The object's confidence drops into the low band: the second pass
 	// keeps it.
 	for range 10 {
-		step([]detector.Detection{ghost, det("person", 0.3, 100+3*float64(f), 100, 40, 80)}, 0, 1)
+		step([]detection.Detection{ghost, det("person", 0.3, 100+3*float64(f), 100, 40, 80)}, 0, 1)
 	}
 	if a := tr.Active(); len(a) != 1 || a[0].Score != 0.3 {
 		t.Fatalf("active %+v, want track 1 at score 0.3", a)
 	}
 	// Below LowScore it is ignored, and the track is lost.
-	step([]detector.Detection{det("person", 0.05, 100+3*float64(f), 100, 40, 80)}, 0)
+	step([]detection.Detection{det("person", 0.05, 100+3*float64(f), 100, 40, 80)}, 0)
 	if len(tr.Active()) != 0 {
 		t.Fatalf("active %v, want none", tr.Active())
 	}
 	// A low score does not bring a lost track back.
-	step([]detector.Detection{det("person", 0.3, 100+3*float64(f), 100, 40, 80)}, 0)
+	step([]detection.Detection{det("person", 0.3, 100+3*float64(f), 100, 40, 80)}, 0)
 	// A high one does.
-	step([]detector.Detection{det("person", 0.9, 100+3*float64(f), 100, 40, 80)}, 1)
+	step([]detection.Detection{det("person", 0.9, 100+3*float64(f), 100, 40, 80)}, 1)
 	// The ghost never used an ID: the next object gets 2.
-	step([]detector.Detection{det("cat", 0.9, 500, 500, 40, 40)}, 0)
-	step([]detector.Detection{det("cat", 0.9, 500, 500, 40, 40)}, 2)
+	step([]detection.Detection{det("cat", 0.9, 500, 500, 40, 40)}, 0)
+	step([]detection.Detection{det("cat", 0.9, 500, 500, 40, 40)}, 2)
 }
 
 func TestFalsePositiveNeverGetsID(t *testing.T) {
 	tr := newTracker(t, DefaultConfig())
 	for f := range 12 {
-		dets := []detector.Detection{det("person", 0.9, 100, 100, 40, 80)}
+		dets := []detection.Detection{det("person", 0.9, 100, 100, 40, 80)}
 		want := []int64{1}
 		switch {
 		case f == 3: // a one-frame false positive
@@ -210,7 +210,7 @@ func TestFalsePositiveNeverGetsID(t *testing.T) {
 
 func TestFirstFrameConfirmsAtOnce(t *testing.T) {
 	tr := newTracker(t, DefaultConfig())
-	expectIDs(t, tr, 0, []detector.Detection{
+	expectIDs(t, tr, 0, []detection.Detection{
 		det("person", 0.9, 100, 100, 40, 80),
 		det("person", 0.55, 300, 100, 40, 80), // high, but below NewTrackScore
 		det("person", 0.7, 500, 100, 40, 80),
@@ -225,7 +225,7 @@ func TestConfirmHits(t *testing.T) {
 	cfg.ConfirmHits = 3
 	tr := newTracker(t, cfg)
 	expectIDs(t, tr, 0, nil)
-	d := []detector.Detection{det("person", 0.9, 100, 100, 40, 80)}
+	d := []detection.Detection{det("person", 0.9, 100, 100, 40, 80)}
 	expectIDs(t, tr, 1, d, 0)
 	expectIDs(t, tr, 2, d, 0)
 	expectIDs(t, tr, 3, d, 1)
@@ -239,7 +239,7 @@ func TestConfirmHits(t *testing.T) {
 func TestInvalidDetectionsAreIgnored(t *testing.T) {
 	tr := newTracker(t, DefaultConfig())
 	nan, posInf := float32(math.NaN()), float32(math.Inf(1))
-	expectIDs(t, tr, 0, []detector.Detection{
+	expectIDs(t, tr, 0, []detection.Detection{
 		{Class: "a", Score: 0.9, Box: [4]float32{10, 10, 10, 20}},  // zero width
 		{Class: "a", Score: 0.9, Box: [4]float32{10, 10, 20, 5}},   // inverted
 		{Class: "a", Score: 0.9, Box: [4]float32{nan, 10, 20, 20}}, // NaN

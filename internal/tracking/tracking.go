@@ -10,7 +10,7 @@ import (
 	"fmt"
 
 	"github.com/sightline-video/sightline/internal/counting"
-	"github.com/sightline-video/sightline/internal/detector"
+	"github.com/sightline-video/sightline/internal/detection"
 	"github.com/sightline-video/sightline/internal/track"
 )
 
@@ -61,7 +61,7 @@ func (c Config) Validate() error {
 // Frame is one analysed frame: where it is in the source and its detections.
 type Frame struct {
 	counting.Frame
-	Detections []detector.Detection
+	Detections []detection.Detection
 }
 
 // Result is what one frame gave: the confirmed track of each detection (0

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/sightline-video/sightline/internal/counting"
-	"github.com/sightline-video/sightline/internal/detector"
+	"github.com/sightline-video/sightline/internal/detection"
 	"github.com/sightline-video/sightline/internal/track"
 )
 
@@ -51,14 +51,14 @@ func TestConfigJSONAndDefaults(t *testing.T) {
 func walkers(frames int) []Frame {
 	var out []Frame
 	for i := range frames {
-		var dets []detector.Detection
+		var dets []detection.Detection
 		for p := range 4 {
 			x := float32(60 + 120*p)
 			y := float32(20 + 4*i + 10*p)
 			if p == 3 {
 				y = float32(300 - 4*i)
 			}
-			dets = append(dets, detector.Detection{Class: "person", Score: 0.9, Box: [4]float32{x, y, x + 40, y + 100}})
+			dets = append(dets, detection.Detection{Class: "person", Score: 0.9, Box: [4]float32{x, y, x + 40, y + 100}})
 		}
 		out = append(out, Frame{Frame: counting.Frame{Index: i, PTSms: int64(i) * 100}, Detections: dets})
 	}

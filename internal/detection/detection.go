@@ -1,0 +1,13 @@
+// Package detection defines what a detector reports for one object in a
+// frame. It is a leaf: the tracker and the contracts use it without linking
+// the detector's vision code.
+package detection
+
+// Detection is one detected object.
+type Detection struct {
+	ClassID int     `json:"class_id"`
+	Class   string  `json:"class"`
+	Score   float32 `json:"score"`
+	// Box is x1, y1, x2, y2 in original image pixels, clipped to the image.
+	Box [4]float32 `json:"box"`
+}

@@ -171,7 +171,7 @@ func (s *Server) frameDetections(ctx context.Context, id string, index int, q fr
 		id, index).Scan(&analysed); err != nil {
 		return nil, false, dbError(what, err)
 	}
-	rows, err := s.db.Query(ctx, `SELECT class_id, class_name, score, x1, y1, x2, y2 FROM detections
+	rows, err := s.db.Query(ctx, `SELECT class_id, class_name, score, x1, y1, x2, y2, coalesce(track_id, 0) FROM detections
   WHERE capture_id = $1 AND frame_index = $2 AND score >= $3 AND ($4::text[] IS NULL OR class_name = ANY ($4))
   ORDER BY det_index`, id, index, q.minScore, q.classes)
 	if err != nil {
@@ -180,7 +180,7 @@ func (s *Server) frameDetections(ctx context.Context, id string, index int, q fr
 	dets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (detector.Detection, error) {
 		var d detector.Detection
 		var classID int16
-		err := r.Scan(&classID, &d.Class, &d.Score, &d.Box[0], &d.Box[1], &d.Box[2], &d.Box[3])
+		err := r.Scan(&classID, &d.Class, &d.Score, &d.Box[0], &d.Box[1], &d.Box[2], &d.Box[3], &d.TrackID)
 		d.ClassID = int(classID)
 		return d, err
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sightline-video/sightline/internal/counting"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -392,6 +393,7 @@ type specSchemaCheck struct {
 var (
 	specTimeType      = reflect.TypeOf(time.Time{})
 	specRawType       = reflect.TypeOf(json.RawMessage{})
+	specPointType     = reflect.TypeOf(counting.Point{}) // [x, y]
 	specMarshalerType = reflect.TypeOf((*json.Marshaler)(nil)).Elem()
 )
 
@@ -495,6 +497,11 @@ func (c *specSchemaCheck) walk(where string, t reflect.Type, ref *openapi3.Schem
 		return
 	case t == specRawType:
 		return // any JSON the handler chose; described by hand
+	case t == specPointType:
+		if !is("array") || s.MinItems != 2 || s.MaxItems == nil || *s.MaxItems != 2 {
+			c.t.Errorf("%s: %s must be an array of two numbers for Go counting.Point", where, name)
+		}
+		return
 	case t.Implements(specMarshalerType) || reflect.PointerTo(t).Implements(specMarshalerType):
 		c.t.Errorf("%s: Go type %s has its own JSON encoding; teach the spec test about it", where, t)
 		return

@@ -89,6 +89,11 @@ func TestStreamsBadInput(t *testing.T) {
 		{"unknown model", `{"id":"lobby","source":"/v.avi","detect":{"model":"yolo9000"}}`, `unknown model "yolo9000"`},
 		{"unknown class", `{"id":"lobby","source":"/v.avi","detect":{"filter":{"classes":["unicorn"]}}}`, `unknown class "unicorn"`},
 		{"bad threshold", `{"id":"lobby","source":"/v.avi","detect":{"filter":{"class_min_score":{"person":2}}}}`, "out of range"},
+		{"degenerate line", `{"id":"lobby","source":"/v.avi","tracking":{"lines":[{"name":"a","from":[5,5],"to":[5,5]}]}}`, "tracking:"},
+		{"point not a pair", `{"id":"lobby","source":"/v.avi","tracking":{"lines":[{"name":"a","from":[5],"to":[5,9]}]}}`, "[x, y]"},
+		{"self-crossing zone", `{"id":"lobby","source":"/v.avi","tracking":{"zones":[{"name":"z","points":[[0,0],[9,9],[9,0],[0,9]]}]}}`, "tracking:"},
+		{"tracker threshold", `{"id":"lobby","source":"/v.avi","tracking":{"tracker":{"high_score":1.5}}}`, "high_score"},
+		{"unknown tracking field", `{"id":"lobby","source":"/v.avi","tracking":{"linez":[]}}`, "linez"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -148,4 +153,21 @@ func TestStreamDetectSettings(t *testing.T) {
 	}
 	e.wantError(http.MethodPost, "/api/v1/streams/gate/captures", `{"detect":{"filter":{"classes":["dragon"]}}}`,
 		http.StatusBadRequest, `unknown class "dragon"`)
+}
+
+func TestStreamTrackingSettings(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var st Stream
+	e.expect(http.MethodPost, "/api/v1/streams", `{"id":"gate","source":"/v.avi","tracking":{"tracker":{"max_lost":60},
+		"lines":[{"name":"door","from":[0,300],"to":[640,300]}],"zones":[{"name":"desk","points":[[10,10],[100,10],[100,90]]}],
+		"debounce_frames":3}}`, http.StatusCreated, &st)
+	var got Stream
+	e.get("/api/v1/streams/gate", http.StatusOK, &got)
+	tr := got.Tracking
+	if tr.Tracker.MaxLost != 60 || len(tr.Lines) != 1 || tr.Lines[0].To.X != 640 || len(tr.Zones) != 1 || tr.Debounce != 3 {
+		t.Fatalf("read back %+v", tr)
+	}
+	e.wantError(http.MethodPost, "/api/v1/streams/gate/captures", `{"tracking":{"lines":[{"name":"x","from":[1,1],"to":[1,1]}]}}`,
+		http.StatusBadRequest, "tracking")
 }

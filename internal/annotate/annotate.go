@@ -1,6 +1,6 @@
 // Package annotate draws detections onto a frame: a box per detection in a
 // colour that stays the same for its class, and a filled label reading
-// "class 0.87". Line width and text size follow the image size, so a label
+// "class 0.87", or "class #12 0.87" with its track id. Line width and text size follow the image size, so a label
 // is legible on a 4K frame and does not swamp a thumbnail.
 package annotate
 
@@ -91,6 +91,9 @@ func Label(d detector.Detection) string {
 	name := d.Class
 	if name == "" {
 		name = fmt.Sprintf("class %d", d.ClassID)
+	}
+	if d.TrackID != 0 {
+		return fmt.Sprintf("%s #%d %.2f", name, d.TrackID, d.Score)
 	}
 	return fmt.Sprintf("%s %.2f", name, d.Score)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/sightline-video/sightline/internal/counting"
@@ -43,6 +44,7 @@ func (a *Activities) TrackChunk(ctx context.Context, in TrackInput) (TrackResult
 	if in.Tracking != nil {
 		cfg = *in.Tracking
 	}
+	defer beating(ctx)()
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		f, next, err := loadFollower(ctx, tx, in.CaptureID, cfg)
 		if err != nil {
@@ -93,6 +95,7 @@ func (a *Activities) FinishTracking(ctx context.Context, in FinishTrackingInput)
 	if in.Tracking != nil {
 		cfg = *in.Tracking
 	}
+	defer beating(ctx)()
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		var finished bool
 		var next int
@@ -119,6 +122,26 @@ func (a *Activities) FinishTracking(ctx context.Context, in FinishTrackingInput)
 		return TrackResult{}, fmt.Errorf("finish tracking capture %s: %w", in.CaptureID, err)
 	}
 	return a.trackResult(ctx, in.CaptureID)
+}
+
+// beating heartbeats every second until stopped, so that a worker killed
+// in the middle of a short activity is noticed within the heartbeat timeout
+// rather than its start-to-close timeout.
+func beating(ctx context.Context) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 func (a *Activities) trackResult(ctx context.Context, captureID string) (TrackResult, error) {

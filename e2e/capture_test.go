@@ -9,7 +9,9 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/sightline-video/sightline/internal/contract"
+	"github.com/sightline-video/sightline/internal/counting"
 	"github.com/sightline-video/sightline/internal/testenv"
+	"github.com/sightline-video/sightline/internal/tracking"
 	"github.com/sightline-video/sightline/workflows"
 )
 
@@ -39,9 +41,46 @@ func (s *stack) rows(captureID string) (frames, dets []string) {
 	}
 	frames = q(`SELECT frame_index, ' ', chunk_seq, ' ', pts_ms, ' ', width, 'x', height, ' ', detection_count, ' ', model
 		FROM frames WHERE capture_id = $1 ORDER BY frame_index`)
-	dets = q(`SELECT frame_index, ' ', det_index, ' ', class_id, ' ', class_name, ' ', score, ' ', x1, ' ', y1, ' ', x2, ' ', y2
-		FROM detections WHERE capture_id = $1 ORDER BY frame_index, det_index`)
+	dets = q(`SELECT frame_index, ' ', det_index, ' ', class_id, ' ', class_name, ' ', score, ' ', x1, ' ', y1, ' ', x2, ' ', y2,
+		' ', track_id FROM detections WHERE capture_id = $1 ORDER BY frame_index, det_index`)
 	return frames, dets
+}
+
+// trackRows returns what tracking stored for a capture, as comparable text.
+func (s *stack) trackRows(captureID string) (tracks, counts []string) {
+	s.t.Helper()
+	q := func(sql string) []string {
+		var out []string
+		rows, err := s.db.Query(context.Background(), sql, captureID)
+		if err != nil {
+			s.t.Fatalf("query track rows: %v", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				s.t.Fatal(err)
+			}
+			out = append(out, line)
+		}
+		return out
+	}
+	tracks = q(`SELECT concat_ws(' ', track_id, class_name, first_frame, last_frame, frames_seen, zones::text)
+		FROM tracks WHERE capture_id = $1 ORDER BY track_id`)
+	counts = q(`SELECT concat_ws(' ', 'crossing', line, track_id, direction, class_name, frame_index) FROM crossings WHERE capture_id = $1
+		UNION ALL SELECT concat_ws(' ', 'visit', zone, track_id, enter_frame, exit_frame, dwell_ms) FROM zone_visits WHERE capture_id = $1
+		UNION ALL SELECT concat_ws(' ', 'occupancy', frame_index, zone, class_name, count) FROM zone_occupancy WHERE capture_id = $1
+		ORDER BY 1`)
+	return tracks, counts
+}
+
+// plazaTracking counts people crossing the middle of vtest.avi's plaza and
+// walking in its centre.
+func plazaTracking() *tracking.Config {
+	return &tracking.Config{Config: counting.Config{
+		Lines: []counting.Line{{Name: "middle", From: counting.Point{X: 0, Y: 330}, To: counting.Point{X: 768, Y: 330}}},
+		Zones: []counting.Zone{{Name: "centre", Points: []counting.Point{{X: 200, Y: 200}, {X: 600, Y: 200}, {X: 600, Y: 500}, {X: 200, Y: 500}}}},
+	}}
 }
 
 func (s *stack) runCapture(c client.Client, id string, in contract.CaptureInput) client.WorkflowRun {
@@ -72,7 +111,8 @@ func TestWorkerCrashesLoseAndDoubleNothing(t *testing.T) {
 	s := newStack(t)
 	tc := testenv.Temporal(t)
 	video := testenv.SharedFile(t, "vtest.avi")
-	in := contract.CaptureInput{StreamID: "plaza", Source: video, Settings: contract.Settings{ChunkFrames: 15, MaxFrames: 240, DetectConcurrency: 2, DetectTaskQueue: s.detect}}
+	in := contract.CaptureInput{StreamID: "plaza", Source: video, Settings: contract.Settings{ChunkFrames: 15, MaxFrames: 240,
+		DetectConcurrency: 2, DetectTaskQueue: s.detect, Tracking: plazaTracking()}}
 
 	w := s.start("worker")
 	base := testenv.Name("capture-base")
@@ -83,6 +123,14 @@ func TestWorkerCrashesLoseAndDoubleNothing(t *testing.T) {
 	wantFrames, wantDets := s.rows(base)
 	if len(wantFrames) != 240 || len(wantDets) < 240*6 {
 		t.Fatalf("undisturbed run stored %d frames and %d detections", len(wantFrames), len(wantDets))
+	}
+	wantTracks, wantCounts := s.trackRows(base)
+	if len(wantTracks) < 10 || res.Tracks != len(wantTracks) || res.Crossings == 0 ||
+		s.count(`SELECT count(*) FROM zone_visits WHERE capture_id = $1`, base) == 0 {
+		t.Fatalf("undisturbed run: %d tracks (result %+v), counts %v", len(wantTracks), res, wantCounts)
+	}
+	if n := s.count(`SELECT count(*) FROM detections WHERE capture_id = $1 AND track_id IS NOT NULL`, base); n < len(wantDets)*3/4 {
+		t.Errorf("only %d of %d detections are in a track", n, len(wantDets))
 	}
 	// CaptureWorkflow and its child replay; refreshes the replay test's history.
 	testenv.Replay(t, tc, base, "capture_history.json", workflows.CaptureWorkflow, workflows.RollupWorkflow)
@@ -105,13 +153,16 @@ func TestWorkerCrashesLoseAndDoubleNothing(t *testing.T) {
 		t.Fatalf("capture finished before the kill (%d chunks): the test proves nothing", written)
 	}
 	w = s.start("worker")
-	// Kill during detection: some chunks detected, not all.
-	waitFor(t, "detection to be under way", 2*time.Minute, func() bool {
-		return s.count(`SELECT count(*) FROM chunks WHERE capture_id = $1 AND detected_at IS NOT NULL`, crash) >= 2
+	// Kill during detection and tracking: some chunks detected and tracked, not all.
+	tracked := func() int {
+		return s.count(`SELECT coalesce(max(next_chunk), 0) FROM track_state WHERE capture_id = $1`, crash)
+	}
+	waitFor(t, "detection and tracking to be under way", 2*time.Minute, func() bool {
+		return s.count(`SELECT count(*) FROM chunks WHERE capture_id = $1 AND detected_at IS NOT NULL`, crash) >= 2 && tracked() >= 1
 	})
 	kill(t, w)
-	if n := s.count(`SELECT count(*) FROM chunks WHERE capture_id = $1 AND detected_at IS NOT NULL`, crash); n >= 16 {
-		t.Fatalf("detection finished before the kill: the test proves nothing")
+	if n := s.count(`SELECT count(*) FROM chunks WHERE capture_id = $1 AND detected_at IS NOT NULL`, crash); n >= 16 || tracked() >= 16 {
+		t.Fatalf("detection or tracking finished before the kill: the test proves nothing")
 	}
 	s.start("worker")
 	res2 := getResult(t, run, 5*time.Minute)
@@ -121,6 +172,9 @@ func TestWorkerCrashesLoseAndDoubleNothing(t *testing.T) {
 	gotFrames, gotDets := s.rows(crash)
 	compare(t, "frames", gotFrames, wantFrames)
 	compare(t, "detections", gotDets, wantDets)
+	gotTracks, gotCounts := s.trackRows(crash)
+	compare(t, "tracks", gotTracks, wantTracks)
+	compare(t, "crossings, visits and occupancy", gotCounts, wantCounts)
 	if n := s.count(`SELECT count(*) FROM chunks WHERE capture_id = $1`, crash); n != 16 {
 		t.Errorf("%d chunk rows after the crashes, want 16", n)
 	}

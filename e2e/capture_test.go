@@ -1,8 +1,16 @@
 package e2e
 
 import (
+	"encoding/json"
+	"maps"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+
 	"context"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"testing"
 	"time"
 
@@ -132,6 +140,7 @@ func TestWorkerCrashesLoseAndDoubleNothing(t *testing.T) {
 	if n := s.count(`SELECT count(*) FROM detections WHERE capture_id = $1 AND track_id IS NOT NULL`, base); n < len(wantDets)*3/4 {
 		t.Errorf("only %d of %d detections are in a track", n, len(wantDets))
 	}
+	s.sameCountsAsTrackCommand(base, video, 240)
 	// CaptureWorkflow and its child replay; refreshes the replay test's history.
 	testenv.Replay(t, tc, base, "capture_history.json", workflows.CaptureWorkflow, workflows.RollupWorkflow)
 	// Detection is pipelined: the first chunks were detected while later
@@ -205,4 +214,78 @@ func compare(t *testing.T, what string, got, want []string) {
 			return
 		}
 	}
+}
+
+// sameCountsAsTrackCommand runs `sightline track --json` on the video's
+// first frames with the capture's lines and zones: the command runs the
+// same code on the same bytes, so its counts are the capture's rows.
+func (s *stack) sameCountsAsTrackCommand(captureID, video string, frames int) {
+	s.t.Helper()
+	cmd := exec.Command(binary, "track", "--json", "--max-frames", strconv.Itoa(frames),
+		"--line", "middle=0,330,768,330", "--zone", "centre=200,200,600,200,600,500,200,500", video)
+	cmd.Env, cmd.Stderr = s.env, os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		s.t.Fatalf("sightline track: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var got struct {
+		Frames int                                  `json:"frames"`
+		Tracks map[string]int                       `json:"tracks"`
+		Lines  map[string]map[string]map[string]int `json:"lines"`
+		Zones  map[string]struct {
+			Max    map[string]int     `json:"max"`
+			DwellS map[string]float64 `json:"dwell_s"`
+		} `json:"zones"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &got); err != nil {
+		s.t.Fatalf("sightline track's last line: %v", err)
+	}
+	if got.Frames != frames || len(lines) != frames+1 {
+		s.t.Errorf("sightline track: %d frames and %d lines, want %d and a summary", got.Frames, len(lines), frames)
+	}
+	want := map[string]int{}
+	for _, r := range s.pairs(`SELECT class_name, count(*) FROM tracks WHERE capture_id = $1 GROUP BY 1`, captureID) {
+		want[r.k] = r.v
+	}
+	if !maps.Equal(got.Tracks, want) {
+		s.t.Errorf("sightline track counted tracks %v, the capture %v", got.Tracks, want)
+	}
+	for _, dir := range []string{"in", "out"} {
+		want := map[string]int{}
+		for _, r := range s.pairs(`SELECT class_name, count(*) FROM crossings WHERE capture_id = $1 AND direction = $2 GROUP BY 1`, captureID, dir) {
+			want[r.k] = r.v
+		}
+		if !maps.Equal(got.Lines["middle"][dir], want) {
+			s.t.Errorf("sightline track counted %s %v, the capture %v", dir, got.Lines["middle"][dir], want)
+		}
+	}
+	wantMax := map[string]int{}
+	for _, r := range s.pairs(`SELECT class_name, max(count)::int FROM zone_occupancy WHERE capture_id = $1 GROUP BY 1`, captureID) {
+		wantMax[r.k] = r.v
+	}
+	if !maps.Equal(got.Zones["centre"].Max, wantMax) {
+		s.t.Errorf("sightline track's zone maximum %v, the capture's %v", got.Zones["centre"].Max, wantMax)
+	}
+}
+
+type pair struct {
+	k string
+	v int
+}
+
+func (s testDB) pairs(query string, args ...any) []pair {
+	rows, err := s.db.Query(context.Background(), query, args...)
+	if err != nil {
+		s.t.Fatalf("%s: %v", query, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pair, error) {
+		var p pair
+		err := r.Scan(&p.k, &p.v)
+		return p, err
+	})
+	if err != nil {
+		s.t.Fatalf("%s: %v", query, err)
+	}
+	return out
 }

@@ -37,6 +37,7 @@ commands:
   rollup    run the rollup models now, list them, or schedule RollupWorkflow (--list, --select, --full-refresh, --schedule)
   capture   capture a source now and follow its progress (Ctrl-C: cancel or leave running)
   detect    detect objects in images or videos and print them (--annotate DIR: also write the frames with boxes)
+  track     track objects in a video and count them crossing lines and in zones (--line, --zone; --json)
   frame     fetch a stored frame from the API as a JPEG, optionally with its detections drawn
   demo      register the sample video, capture it through the API and print its rankings
   cancel    stop a running capture, keeping what it stored (through the API)
@@ -109,6 +110,8 @@ func run(ctx context.Context, cmd string, args []string, stdout, stderr io.Write
 		return runRollup(ctx, cfg, log, args, stdout)
 	case "detect":
 		return runDetect(ctx, cfg, args, stdout)
+	case "track":
+		return runTrack(ctx, cfg, args, stdout)
 	case "capture":
 		a, err := app.Open(ctx, cfg, log, app.Needs{Temporal: true})
 		if err != nil {

@@ -309,6 +309,9 @@ func (d *Detector) Runtime() string { return d.opts.Runtime }
 // ModelName is the name of the model the Detector runs.
 func (d *Detector) ModelName() string { return d.m.spec.Name }
 
+// InputSize is the side of the model's square input, in pixels.
+func (d *Detector) InputSize() int { return d.m.spec.InputSize }
+
 // Classes lists the model's class names by id.
 func (d *Detector) Classes() []string { return d.m.classes }
 

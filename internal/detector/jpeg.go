@@ -29,6 +29,9 @@ func DecodeJPEG(data []byte, size int) (Frame, error) {
 	if err != nil {
 		return Frame{}, fmt.Errorf("jpeg header: %w", err)
 	}
+	if size < 1 {
+		return Frame{}, fmt.Errorf("jpeg: model input size %d", size)
+	}
 	flag := gocv.IMReadColor
 	long := max(cfg.Width, cfg.Height)
 	for _, r := range []struct {

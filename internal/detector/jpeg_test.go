@@ -130,3 +130,9 @@ func BenchmarkDecodeJPEG(b *testing.B) {
 		}
 	})
 }
+
+func TestDecodeJPEGNeedsASize(t *testing.T) {
+	if _, err := DecodeJPEG(encodeScaled(t, readImage(t, "messi5.jpg"), 640, 480), 0); err == nil {
+		t.Error("decoded for a model of input size 0")
+	}
+}

@@ -334,7 +334,7 @@ func (w *trackWriter) write(ctx context.Context, tx pgx.Tx) error {
 	for _, tid := range w.order {
 		t := w.tracks[tid]
 		if t.seen == 0 { // only a zone to add
-			if _, err := tx.Exec(ctx, `UPDATE tracks SET zones = ARRAY(SELECT DISTINCT z FROM unnest(zones || $3::text[]) z ORDER BY z)
+			if _, err := tx.Exec(ctx, `UPDATE tracks SET zones = ARRAY(SELECT DISTINCT z FROM unnest(zones || $3::text[]) z ORDER BY z), inserted_at = now()
 				WHERE capture_id = $1 AND track_id = $2`, id, tid, t.zones); err != nil {
 				return fmt.Errorf("write track %d: %w", tid, err)
 			}
@@ -347,7 +347,7 @@ func (w *trackWriter) write(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO tracks AS t (capture_id, track_id, stream_id, class_name, first_frame, last_frame,
 				first_ts, last_ts, frames_seen, zones)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, ARRAY(SELECT DISTINCT z FROM unnest($10::text[]) z ORDER BY z))
-			ON CONFLICT (capture_id, track_id) DO UPDATE SET last_frame = EXCLUDED.last_frame, last_ts = EXCLUDED.last_ts,
+			ON CONFLICT (capture_id, track_id) DO UPDATE SET last_frame = EXCLUDED.last_frame, last_ts = EXCLUDED.last_ts, inserted_at = now(),
 				frames_seen = t.frames_seen + EXCLUDED.frames_seen,
 				zones = ARRAY(SELECT DISTINCT z FROM unnest(t.zones || EXCLUDED.zones) z ORDER BY z)`,
 			id, tid, w.in.StreamID, t.class, t.first, t.last, t.firstTS, t.lastTS, t.seen, t.zones); err != nil {
@@ -370,7 +370,7 @@ func (w *trackWriter) write(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO zone_visits AS v (capture_id, zone, track_id, enter_frame, stream_id, class_name,
 				enter_ts, exit_frame, exit_ts, dwell_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 			ON CONFLICT (capture_id, zone, track_id, enter_frame) DO UPDATE SET exit_frame = EXCLUDED.exit_frame,
-				exit_ts = EXCLUDED.exit_ts, dwell_ms = EXCLUDED.dwell_ms`, r...); err != nil {
+				exit_ts = EXCLUDED.exit_ts, dwell_ms = EXCLUDED.dwell_ms, inserted_at = now()`, r...); err != nil {
 			return fmt.Errorf("write zone exit: %w", err)
 		}
 	}

@@ -82,13 +82,16 @@ func mustRun(t *testing.T, p *Project, pool *pgxpool.Pool, opts RunOptions) *Run
 	return res
 }
 
-func modeOf(res *RunResult, name string) string {
+func modeOf(res *RunResult, name string) string { return modelOf(res, name).Mode }
+
+// modelOf is the result of the named model, or a zero one if it was not built.
+func modelOf(res *RunResult, name string) ModelResult {
 	for _, m := range res.Models {
 		if m.Name == name {
-			return m.Mode
+			return m
 		}
 	}
-	return ""
+	return ModelResult{}
 }
 
 func TestIncrementalMerge(t *testing.T) {
@@ -103,8 +106,8 @@ func TestIncrementalMerge(t *testing.T) {
 
 	// Nothing new: the merges are empty and the tables unchanged.
 	res = mustRun(t, p, pool, RunOptions{})
-	for _, m := range res.Models[:3] {
-		if m.Mode != ModeIncremental || m.Rows != 0 || m.Deleted != 0 {
+	for _, name := range []string{"frame_object_counts", "stream_buckets", "object_counts"} {
+		if m := modelOf(res, name); m.Mode != ModeIncremental || m.Rows != 0 || m.Deleted != 0 {
 			t.Errorf("idle incremental run: %+v, want an empty merge", m)
 		}
 	}
@@ -115,7 +118,7 @@ func TestIncrementalMerge(t *testing.T) {
 	// with person 2, car 1, bike 2; now 3 frames with one more dog.
 	insertCapture(t, pool, "cam-a", "Yard", "cap-late", 0, []fixFrame{{"12:00:20", []fixDet{{"dog", 0.9}}}})
 	res = mustRun(t, p, pool, RunOptions{})
-	if m := res.Models[2]; m.Name != "object_counts" || m.Mode != ModeIncremental || m.Rows != 4 || m.Deleted != 3 {
+	if m := modelOf(res, "object_counts"); m.Mode != ModeIncremental || m.Rows != 4 || m.Deleted != 3 {
 		t.Errorf("late chunk: object_counts %+v, want the 12:00 bucket's 3 rows replaced by 4", m)
 	}
 	checkRows(t, ctx, pool, `SELECT object, frames, objects, avg_per_frame FROM analytics.object_counts

@@ -37,7 +37,8 @@ const (
 )
 
 // SourceTables are the tables {{ source('sightline', ...) }} may name.
-var SourceTables = []string{"captures", "chunks", "detections", "frames", "streams"}
+var SourceTables = []string{"captures", "chunks", "crossings", "detections", "frames", "streams", "tracks",
+	"zone_occupancy", "zone_visits"}
 
 var sourceTables = func() map[string]bool {
 	m := map[string]bool{}

@@ -44,14 +44,16 @@ func TestDefaultProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"frame_object_counts", "stream_buckets", "object_counts", "stream_buckets_hourly", "object_counts_hourly",
-		"stream_totals", "stream_object_ranking", "object_ranking", "object_stream_ranking", "stream_ranking", "top_object_series"}
+	want := []string{"frame_object_counts", "line_crossings", "stream_buckets", "object_counts", "stream_buckets_hourly", "object_counts_hourly",
+		"stream_totals", "stream_object_ranking", "object_ranking", "object_stream_ranking", "stream_ranking", "top_object_series",
+		"unique_objects", "zone_dwell", "zone_occupancy_buckets"}
 	if got := p.Order(); !slices.Equal(got, want) {
 		t.Fatalf("Order() = %v, want %v", got, want)
 	}
 	for _, name := range want {
 		m, _ := p.Model(name)
-		incremental := name == "frame_object_counts" || strings.HasPrefix(name, "stream_buckets") || strings.HasPrefix(name, "object_counts")
+		incremental := name == "frame_object_counts" || strings.HasPrefix(name, "stream_buckets") || strings.HasPrefix(name, "object_counts") ||
+			name == "line_crossings" || name == "unique_objects" || strings.HasPrefix(name, "zone_")
 		if incremental != (m.Config.Materialized == Incremental) || (!incremental && m.Config.Materialized != Table) {
 			t.Errorf("Model(%s) materialized %s", name, m.Config.Materialized)
 		}
@@ -209,7 +211,7 @@ func TestOverride(t *testing.T) {
 	if m.Config.Materialized != Table || m.SQL != "{{ config(materialized='table') }}SELECT 1 AS n" {
 		t.Errorf("override not applied: %+v", m)
 	}
-	if got := p.Order(); got[len(got)-1] != "top_object_series" || !slices.Contains(got, "extra") || len(got) != 12 {
+	if got := p.Order(); got[len(got)-1] != "zone_occupancy_buckets" || !slices.Contains(got, "extra") || len(got) != 16 {
 		t.Errorf("Order() = %v", got)
 	}
 }
@@ -232,7 +234,7 @@ func TestLoadProject(t *testing.T) {
 	if p, err = LoadProject("", ""); err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Vars) != 0 || len(p.Order()) != 11 {
+	if len(p.Vars) != 0 || len(p.Order()) != 15 {
 		t.Errorf("built-in project: vars %v, models %v", p.Vars, p.Order())
 	}
 	_, err = LoadProject("", "min_score")
@@ -254,8 +256,11 @@ func TestSelect(t *testing.T) {
 		{[]string{"object_stream_ranking", "object_counts"}, []string{"object_counts", "object_stream_ranking"}},
 		{[]string{"+object_stream_ranking"}, []string{"frame_object_counts", "stream_buckets", "object_counts", "stream_totals", "stream_object_ranking", "object_stream_ranking"}},
 		{[]string{" stream_object_ranking+"}, []string{"stream_object_ranking", "object_ranking", "object_stream_ranking", "stream_ranking", "top_object_series"}},
-		{[]string{"+stream_totals+"}, slices.DeleteFunc(p.Order(), func(m string) bool { return strings.HasSuffix(m, "_hourly") })},
-		{[]string{"frame_object_counts+"}, p.Order()},
+		{[]string{"+stream_totals+"}, []string{"frame_object_counts", "stream_buckets", "object_counts", "stream_totals",
+			"stream_object_ranking", "object_ranking", "object_stream_ranking", "stream_ranking", "top_object_series"}},
+		{[]string{"frame_object_counts+"}, slices.DeleteFunc(p.Order(), func(m string) bool {
+			return m == "line_crossings" || m == "unique_objects" || m == "zone_dwell"
+		})},
 	} {
 		got, err := p.selectModels(tc.sel)
 		if err != nil || !slices.Equal(got, tc.want) {
@@ -303,7 +308,7 @@ func TestPlan(t *testing.T) {
 		}
 	}
 	all, _ := p.Plan(nil, false)
-	if len(all.Models) != 11 || len(all.Tests) != len(p.Tests()) {
+	if len(all.Models) != 15 || len(all.Tests) != len(p.Tests()) {
 		t.Errorf("full plan: %d models, %d tests", len(all.Models), len(all.Tests))
 	}
 	if none, _ := p.Plan(nil, true); len(none.Tests) != 0 {

@@ -84,6 +84,38 @@ func insertFixture(t *testing.T, pool *pgxpool.Pool) {
 		{"12:00:30", []fixDet{{"person", 0.5}, {"car", 0.9}, {"car", 0.8}, {"dog", 0.9}, {"car", 0.7}, {"bike", 0.55}}},
 		{"12:00:50", []fixDet{{"car", 0.1}}},
 	})
+	insertTracking(t, pool)
+}
+
+// insertTracking adds what tracking wrote for cap-a: persons 1 and 2 (first
+// seen 12:00:10 and 12:01:10) and car 3 (12:00:10); person 1 crossed the
+// line "gate" in at 12:00:40 and out at 12:01:50, car 3 in at 12:01:50;
+// person 1 stood in the zone "door" from 12:00:10 to 12:01:10, person 2
+// entered it at 12:01:50 and is still in it.
+func insertTracking(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	for _, q := range []string{
+		`INSERT INTO tracks (capture_id, track_id, stream_id, class_name, first_frame, last_frame, first_ts, last_ts, frames_seen) VALUES
+			('cap-a', 1, 'cam-a', 'person', 0, 3, '2024-05-01 12:00:10Z', '2024-05-01 12:01:50Z', 3),
+			('cap-a', 2, 'cam-a', 'person', 2, 3, '2024-05-01 12:01:10Z', '2024-05-01 12:01:50Z', 2),
+			('cap-a', 3, 'cam-a', 'car', 0, 3, '2024-05-01 12:00:10Z', '2024-05-01 12:01:50Z', 2)`,
+		`INSERT INTO crossings (capture_id, line, track_id, direction, stream_id, class_name, frame_index, ts) VALUES
+			('cap-a', 'gate', 1, 'in', 'cam-a', 'person', 1, '2024-05-01 12:00:40Z'),
+			('cap-a', 'gate', 1, 'out', 'cam-a', 'person', 3, '2024-05-01 12:01:50Z'),
+			('cap-a', 'gate', 3, 'in', 'cam-a', 'car', 3, '2024-05-01 12:01:50Z')`,
+		`INSERT INTO zone_visits (capture_id, zone, track_id, enter_frame, stream_id, class_name, enter_ts, exit_frame, exit_ts, dwell_ms) VALUES
+			('cap-a', 'door', 1, 0, 'cam-a', 'person', '2024-05-01 12:00:10Z', 2, '2024-05-01 12:01:10Z', 60000),
+			('cap-a', 'door', 2, 3, 'cam-a', 'person', '2024-05-01 12:01:50Z', NULL, NULL, NULL)`,
+		`INSERT INTO zone_occupancy (capture_id, frame_index, zone, class_name, stream_id, ts, count) VALUES
+			('cap-a', 0, 'door', 'person', 'cam-a', '2024-05-01 12:00:10Z', 1),
+			('cap-a', 1, 'door', 'person', 'cam-a', '2024-05-01 12:00:40Z', 1),
+			('cap-a', 2, 'door', 'person', 'cam-a', '2024-05-01 12:01:10Z', 1),
+			('cap-a', 3, 'door', 'person', 'cam-a', '2024-05-01 12:01:50Z', 1)`,
+	} {
+		if _, err := pool.Exec(context.Background(), q); err != nil {
+			t.Fatalf("fixture %s: %v", q, err)
+		}
+	}
 }
 
 // Golden tables for insertFixture with the default vars, worked by hand.
@@ -230,9 +262,26 @@ func checkRows(t *testing.T, ctx context.Context, pool *pgxpool.Pool, sql string
 	}
 }
 
+// Golden tracking tables for insertTracking.
+var (
+	qUniqueObjects    = `SELECT stream_id, object, to_char(bucket AT TIME ZONE 'UTC', 'HH24:MI:SS'), tracks FROM analytics.unique_objects ORDER BY 1, 3, 2`
+	wantUniqueObjects = []string{"cam-a|car|12:00:00|1", "cam-a|person|12:00:00|1", "cam-a|person|12:01:00|1"}
+	qLineCrossings    = `SELECT stream_id, line, direction, object, to_char(bucket AT TIME ZONE 'UTC', 'HH24:MI:SS'), crossings FROM analytics.line_crossings ORDER BY 1, 5, 2, 3, 4`
+	wantLineCrossings = []string{"cam-a|gate|in|person|12:00:00|1", "cam-a|gate|in|car|12:01:00|1", "cam-a|gate|out|person|12:01:00|1"}
+	// 12:00 has 2 frames of cam-a, both with one person in the door; 12:01 too.
+	qZoneOccupancy    = `SELECT stream_id, zone, object, to_char(bucket AT TIME ZONE 'UTC', 'HH24:MI:SS'), frames, avg_occupancy, max_occupancy FROM analytics.zone_occupancy_buckets ORDER BY 1, 4, 2, 3`
+	wantZoneOccupancy = []string{"cam-a|door|person|12:00:00|2|1|1", "cam-a|door|person|12:01:00|2|1|1"}
+	qZoneDwell        = `SELECT stream_id, zone, object, to_char(bucket AT TIME ZONE 'UTC', 'HH24:MI:SS'), visits, avg_dwell_s, max_dwell_s FROM analytics.zone_dwell ORDER BY 1, 4, 2, 3`
+	wantZoneDwell     = []string{"cam-a|door|person|12:01:00|1|60|60"}
+)
+
 func checkGolden(t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
 	ctx := context.Background()
+	checkRows(t, ctx, pool, qUniqueObjects, wantUniqueObjects)
+	checkRows(t, ctx, pool, qLineCrossings, wantLineCrossings)
+	checkRows(t, ctx, pool, qZoneOccupancy, wantZoneOccupancy)
+	checkRows(t, ctx, pool, qZoneDwell, wantZoneDwell)
 	checkRows(t, ctx, pool, qFrameObjectCounts, wantFrameObjectCounts)
 	checkRows(t, ctx, pool, qObjectCounts, wantObjectCounts)
 	checkRows(t, ctx, pool, qStreamObjectRanking, wantStreamObjectRanking)
@@ -292,9 +341,10 @@ func TestRunGolden(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s %s %s %d", m.Name, m.Materialized, m.Mode, m.Rows))
 	}
 	want := []string{
-		"frame_object_counts incremental full 10", "stream_buckets incremental full 3", "object_counts incremental full 9",
+		"frame_object_counts incremental full 10", "line_crossings incremental full 3", "stream_buckets incremental full 3", "object_counts incremental full 9",
 		"stream_buckets_hourly incremental full 2", "object_counts_hourly incremental full 7", "stream_totals table full 2", "stream_object_ranking table full 7", "object_ranking table full 4",
 		"object_stream_ranking table full 7", "stream_ranking table full 2", "top_object_series table full 7",
+		"unique_objects incremental full 3", "zone_dwell incremental full 1", "zone_occupancy_buckets incremental full 2",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("RunResult models = %v, want %v", got, want)
@@ -329,15 +379,16 @@ func TestRunGolden(t *testing.T) {
 		if err != nil {
 			t.Fatalf("re-run %d: %v", i, err)
 		}
-		if m := res.Models[2]; m.Name != "object_counts" || m.Mode != ModeIncremental || m.Since == nil {
+		if m := modelOf(res, "object_counts"); m.Mode != ModeIncremental || m.Since == nil {
 			t.Errorf("re-run %d: object_counts %+v, want an incremental merge", i, m)
 		}
 		checkGolden(t, pool)
 	}
 	checkRows(t, ctx, pool, `SELECT relname, relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = 'analytics' AND relkind IN ('r', 'v') ORDER BY relname`, []string{
-		"dbtlike_state|r", "frame_object_counts|r", "object_counts|r", "object_counts_hourly|r", "object_ranking|r",
+		"dbtlike_state|r", "frame_object_counts|r", "line_crossings|r", "object_counts|r", "object_counts_hourly|r", "object_ranking|r",
 		"object_stream_ranking|r", "stream_buckets|r", "stream_buckets_hourly|r", "stream_object_ranking|r", "stream_ranking|r", "stream_totals|r", "top_object_series|r",
+		"unique_objects|r", "zone_dwell|r", "zone_occupancy_buckets|r",
 	})
 }
 
@@ -351,7 +402,7 @@ func TestRunVarsAndSelect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Models) != 11 {
+	if len(res.Models) != 15 {
 		t.Fatalf("built %d models", len(res.Models))
 	}
 	checkRows(t, ctx, pool, `SELECT stream_id, object, bucket, frames, objects, avg_per_frame, max_per_frame
@@ -370,14 +421,14 @@ func TestRunVarsAndSelect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Models) != 5 || res.Models[4].Name != "stream_object_ranking" || res.Models[2].Mode != ModeFull {
+	if len(res.Models) != 5 || res.Models[4].Name != "stream_object_ranking" || modeOf(res, "object_counts") != ModeFull {
 		t.Fatalf("select built %+v, want a full rebuild of object_counts (its vars changed)", res.Models)
 	}
 	checkRows(t, ctx, pool, qStreamObjectRanking, wantStreamObjectRanking)
 	checkRows(t, ctx, pool, `SELECT count(*) FROM analytics.object_stream_ranking`, []string{"3"})
 
 	_, err = p.Run(ctx, pool, RunOptions{Logger: quiet, Vars: map[string]string{"bucket": "'1 month'"}})
-	wantErr(t, err, "model stream_buckets", "SQLSTATE")
+	wantErr(t, err, "model line_crossings", "SQLSTATE")
 }
 
 // advisoryLocks counts the advisory locks in the test's own database (other
@@ -559,9 +610,10 @@ func TestRunFailureKeepsOldTable(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Code != "42703" {
 		t.Errorf("error %v does not wrap the PostgreSQL error", err)
 	}
-	// Models are built in order extra < stream_totals after the three it
-	// needs; those three were built, the rest not.
-	if res == nil || len(res.Models) != 3 || res.Models[2].Name != "object_counts" {
+	// Models are built in order, extra right after object_counts: what came
+	// before it was built, the rest not.
+	if res == nil || len(res.Models) == 0 || res.Models[len(res.Models)-1].Name != "object_counts" ||
+		modeOf(res, "stream_buckets") == "" || modeOf(res, "stream_totals") != "" {
 		t.Errorf("partial result %+v", res)
 	}
 	checkRows(t, ctx, pool, `SELECT n, to_regclass('analytics.extra__new') IS NULL FROM analytics.extra`, []string{"9|true"})

@@ -33,8 +33,10 @@ CREATE TABLE tracks (
     last_ts     timestamptz NOT NULL,
     frames_seen integer NOT NULL,
     zones       text[] NOT NULL DEFAULT '{}',
+    inserted_at timestamptz NOT NULL DEFAULT now(), -- last written, for incremental rollups
     PRIMARY KEY (capture_id, track_id)
 );
+CREATE INDEX tracks_inserted_at ON tracks (inserted_at);
 CREATE INDEX tracks_stream_first_ts ON tracks (stream_id, first_ts);
 
 -- A track crosses a line at most once per direction.
@@ -47,8 +49,10 @@ CREATE TABLE crossings (
     class_name  text NOT NULL,
     frame_index integer NOT NULL, -- where the debounce completed
     ts          timestamptz NOT NULL,
+    inserted_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (capture_id, line, track_id, direction)
 );
+CREATE INDEX crossings_inserted_at ON crossings (inserted_at);
 CREATE INDEX crossings_stream_ts ON crossings (stream_id, ts);
 
 -- A visit of a track to a zone; exit_* stay NULL while it is inside.
@@ -63,8 +67,10 @@ CREATE TABLE zone_visits (
     exit_frame  integer,
     exit_ts     timestamptz,
     dwell_ms    bigint,
+    inserted_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (capture_id, zone, track_id, enter_frame)
 );
+CREATE INDEX zone_visits_inserted_at ON zone_visits (inserted_at);
 CREATE INDEX zone_visits_stream_ts ON zone_visits (stream_id, enter_ts);
 
 -- How many tracks of a class were in a zone at a frame (only counts > 0;
@@ -77,8 +83,10 @@ CREATE TABLE zone_occupancy (
     stream_id   text NOT NULL,
     ts          timestamptz NOT NULL,
     count       integer NOT NULL CHECK (count > 0),
+    inserted_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (capture_id, frame_index, zone, class_name)
 );
+CREATE INDEX zone_occupancy_inserted_at ON zone_occupancy (inserted_at);
 CREATE INDEX zone_occupancy_stream_ts ON zone_occupancy (stream_id, ts);
 
 -- +goose Down

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,17 +24,20 @@ type StreamRank struct {
 	Objects     int64   `json:"objects"`
 	AvgPerFrame float64 `json:"avg_per_frame"`
 	MaxPerFrame int64   `json:"max_per_frame"`
-	Rank        int64   `json:"rank"`
+	// UniqueObjects is how many of it appeared, each counted once (tracks).
+	UniqueObjects int64 `json:"unique_objects"`
+	Rank          int64 `json:"rank"`
 }
 
 // ObjectRank is one object in the ranking of objects within a stream.
 type ObjectRank struct {
-	Object      string  `json:"object"`
-	Frames      int64   `json:"frames"`
-	Objects     int64   `json:"objects"`
-	AvgPerFrame float64 `json:"avg_per_frame"`
-	MaxPerFrame int64   `json:"max_per_frame"`
-	Rank        int64   `json:"rank"`
+	Object        string  `json:"object"`
+	Frames        int64   `json:"frames"`
+	Objects       int64   `json:"objects"`
+	AvgPerFrame   float64 `json:"avg_per_frame"`
+	MaxPerFrame   int64   `json:"max_per_frame"`
+	UniqueObjects int64   `json:"unique_objects"`
+	Rank          int64   `json:"rank"`
 }
 
 // CountPoint is one bucket of a stream's object-count time series.
@@ -96,13 +101,38 @@ func (s *Server) rankStreams(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := queryAnalytics[StreamRank](s, c.Request().Context(), "ranking streams for object "+*obj, `
+	by := c.QueryParam("by")
+	switch by {
+	case "", "per_frame", "unique":
+	default:
+		return badRequest("invalid by %q: per_frame (objects per analysed frame, the default) or unique (objects counted once each)", shortened(by))
+	}
+	ctx := c.Request().Context()
+	out, err := queryAnalytics[StreamRank](s, ctx, "ranking streams for object "+*obj, `
 SELECT object::text, stream_id::text, coalesce(stream_name::text, stream_id::text), frames::bigint,
-       objects::bigint, avg_per_frame::float8, max_per_frame::bigint, rank::bigint
+       objects::bigint, avg_per_frame::float8, max_per_frame::bigint, 0::bigint, rank::bigint
 FROM analytics.object_stream_ranking
 WHERE object = $1
-ORDER BY rank, stream_id
-LIMIT $2`, *obj, limit)
+ORDER BY rank, stream_id`, *obj)
+	if err != nil {
+		return err
+	}
+	unique, err := s.uniqueObjects(ctx, "WHERE object = $1", *obj)
+	if err != nil {
+		return err
+	}
+	for i := range out {
+		out[i].UniqueObjects = unique[out[i].StreamID+"\x01"+out[i].Object]
+	}
+	if by == "unique" {
+		slices.SortStableFunc(out, func(a, b StreamRank) int {
+			return cmp.Or(cmp.Compare(b.UniqueObjects, a.UniqueObjects), strings.Compare(a.StreamID, b.StreamID))
+		})
+		for i := range out {
+			out[i].Rank = int64(i + 1)
+		}
+	}
+	out = out[:min(len(out), limit)]
 	if err != nil {
 		return err
 	}
@@ -129,12 +159,58 @@ func (s *Server) streamObjects(c echo.Context) error {
 
 // objectRanking is a stream's objects by rank, at most limit of them.
 func (s *Server) objectRanking(ctx context.Context, streamID string, limit int) ([]ObjectRank, error) {
-	return queryAnalytics[ObjectRank](s, ctx, "ranking objects of stream "+streamID, `
-SELECT object::text, frames::bigint, objects::bigint, avg_per_frame::float8, max_per_frame::bigint, rank::bigint
+	out, err := queryAnalytics[ObjectRank](s, ctx, "ranking objects of stream "+streamID, `
+SELECT object::text, frames::bigint, objects::bigint, avg_per_frame::float8, max_per_frame::bigint, 0::bigint, rank::bigint
 FROM analytics.stream_object_ranking
 WHERE stream_id = $1
 ORDER BY rank, object
 LIMIT $2`, streamID, limit)
+	if err != nil {
+		return nil, err
+	}
+	unique, err := s.uniqueObjects(ctx, "WHERE stream_id = $1", streamID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].UniqueObjects = unique[streamID+"\x01"+out[i].Object]
+	}
+	return out, nil
+}
+
+// uniqueObjects sums analytics.unique_objects per stream and object (keyed
+// "stream\x01object") for the rows where selects. Read apart from the
+// rankings, so that rankings built before tracking existed still answer.
+func (s *Server) uniqueObjects(ctx context.Context, where string, args ...any) (map[string]int64, error) {
+	type row struct {
+		Key    string
+		Tracks int64
+	}
+	rows, err := queryAnalytics[row](s, ctx, "counting unique objects", `
+SELECT stream_id || chr(1) || object, sum(tracks)::bigint FROM analytics.unique_objects `+where+` GROUP BY stream_id, object`, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Key] = r.Tracks
+	}
+	return out, nil
+}
+
+// rangeParams reads the optional ?from= (inclusive) and ?to= (exclusive).
+func rangeParams(c echo.Context) (from, to *time.Time, err error) {
+	if from, err = timeParam(c, "from"); err != nil {
+		return nil, nil, err
+	}
+	if to, err = timeParam(c, "to"); err != nil {
+		return nil, nil, err
+	}
+	if from != nil && to != nil && to.Before(*from) {
+		return nil, nil, badRequest("invalid time range: to (%s) is before from (%s)",
+			to.Format(time.RFC3339Nano), from.Format(time.RFC3339Nano))
+	}
+	return from, to, nil
 }
 
 // timeParam reads an optional RFC 3339 timestamp from the query.
@@ -157,17 +233,9 @@ func (s *Server) streamCounts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	from, err := timeParam(c, "from")
+	from, to, err := rangeParams(c)
 	if err != nil {
 		return err
-	}
-	to, err := timeParam(c, "to")
-	if err != nil {
-		return err
-	}
-	if from != nil && to != nil && to.Before(*from) {
-		return badRequest("invalid time range: to (%s) is before from (%s)",
-			to.Format(time.RFC3339Nano), from.Format(time.RFC3339Nano))
 	}
 	ctx := c.Request().Context()
 	st, err := s.loadStream(ctx, c.Param("id"))

@@ -1,0 +1,181 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Track is one object followed through a capture.
+type Track struct {
+	CaptureID  string    `json:"capture_id"`
+	TrackID    int64     `json:"track_id"`
+	Object     string    `json:"object"`
+	FirstFrame int       `json:"first_frame"`
+	LastFrame  int       `json:"last_frame"`
+	FirstTS    time.Time `json:"first_ts"`
+	LastTS     time.Time `json:"last_ts"`
+	FramesSeen int       `json:"frames_seen"`
+	Zones      []string  `json:"zones"`
+}
+
+// UniquePoint is how many objects of a kind appeared in a bucket.
+type UniquePoint struct {
+	Object string    `json:"object"`
+	Bucket time.Time `json:"bucket"`
+	Tracks int64     `json:"tracks"`
+}
+
+// CrossingPoint is how many objects crossed a line one way in a bucket.
+type CrossingPoint struct {
+	Line      string    `json:"line"`
+	Direction string    `json:"direction"`
+	Object    string    `json:"object"`
+	Bucket    time.Time `json:"bucket"`
+	Crossings int64     `json:"crossings"`
+}
+
+// ZonePoint is a zone's occupancy and the visits that ended in a bucket.
+type ZonePoint struct {
+	Zone         string    `json:"zone"`
+	Object       string    `json:"object"`
+	Bucket       time.Time `json:"bucket"`
+	AvgOccupancy float64   `json:"avg_occupancy"` // over every analysed frame of the bucket
+	MaxOccupancy int64     `json:"max_occupancy"`
+	Visits       int64     `json:"visits"` // visits that ended in the bucket
+	AvgDwellS    float64   `json:"avg_dwell_s"`
+	MaxDwellS    float64   `json:"max_dwell_s"`
+}
+
+// nameParam reads an optional line or zone name from the query.
+func nameParam(c echo.Context, name string) (*string, error) {
+	v := strings.TrimSpace(c.QueryParam(name))
+	switch {
+	case v == "":
+		return nil, nil
+	case len(v) > 64:
+		return nil, badRequest("invalid %s: longer than 64 characters", name)
+	}
+	return &v, nil
+}
+
+// listTracks lists a stream's tracks, newest first.
+func (s *Server) listTracks(c echo.Context) error {
+	obj, err := objectParam(c, false)
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	capture := strings.TrimSpace(c.QueryParam("capture"))
+	ctx := c.Request().Context()
+	st, err := s.loadStream(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	out, err := queryAnalytics[Track](s, ctx, "listing tracks of stream "+st.ID, `
+SELECT capture_id, track_id, class_name, first_frame, last_frame, first_ts, last_ts, frames_seen, zones
+FROM tracks
+WHERE stream_id = $1 AND ($2 = '' OR capture_id = $2) AND ($3::text IS NULL OR class_name = $3)
+ORDER BY first_ts DESC, capture_id, track_id
+LIMIT $4`, st.ID, capture, obj, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// streamUnique is how many objects appeared per bucket.
+func (s *Server) streamUnique(c echo.Context) error {
+	obj, err := objectParam(c, false)
+	if err != nil {
+		return err
+	}
+	from, to, err := rangeParams(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	st, err := s.loadStream(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	out, err := queryAnalytics[UniquePoint](s, ctx, "reading unique objects of stream "+st.ID, `
+SELECT object::text, bucket, tracks::bigint
+FROM analytics.unique_objects
+WHERE stream_id = $1 AND ($2::text IS NULL OR object = $2)
+  AND ($3::timestamptz IS NULL OR bucket >= $3) AND ($4::timestamptz IS NULL OR bucket < $4)
+ORDER BY bucket, object`, st.ID, obj, from, to)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// streamCrossings is how many objects crossed each line, per direction and bucket.
+func (s *Server) streamCrossings(c echo.Context) error {
+	obj, err := objectParam(c, false)
+	if err != nil {
+		return err
+	}
+	line, err := nameParam(c, "line")
+	if err != nil {
+		return err
+	}
+	from, to, err := rangeParams(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	st, err := s.loadStream(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	out, err := queryAnalytics[CrossingPoint](s, ctx, "reading line crossings of stream "+st.ID, `
+SELECT line::text, direction::text, object::text, bucket, crossings::bigint
+FROM analytics.line_crossings
+WHERE stream_id = $1 AND ($2::text IS NULL OR object = $2) AND ($3::text IS NULL OR line = $3)
+  AND ($4::timestamptz IS NULL OR bucket >= $4) AND ($5::timestamptz IS NULL OR bucket < $5)
+ORDER BY bucket, line, direction, object`, st.ID, obj, line, from, to)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// streamZones is each zone's occupancy and dwell per bucket.
+func (s *Server) streamZones(c echo.Context) error {
+	obj, err := objectParam(c, false)
+	if err != nil {
+		return err
+	}
+	zone, err := nameParam(c, "zone")
+	if err != nil {
+		return err
+	}
+	from, to, err := rangeParams(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	st, err := s.loadStream(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	out, err := queryAnalytics[ZonePoint](s, ctx, "reading zones of stream "+st.ID, `
+SELECT zone::text, object::text, bucket, coalesce(o.avg_occupancy, 0)::float8, coalesce(o.max_occupancy, 0)::bigint,
+       coalesce(d.visits, 0)::bigint, coalesce(d.avg_dwell_s, 0)::float8, coalesce(d.max_dwell_s, 0)::float8
+FROM (SELECT * FROM analytics.zone_occupancy_buckets WHERE stream_id = $1) o
+FULL JOIN (SELECT * FROM analytics.zone_dwell WHERE stream_id = $1) d USING (stream_id, zone, object, bucket)
+WHERE ($2::text IS NULL OR object = $2) AND ($3::text IS NULL OR zone = $3)
+  AND ($4::timestamptz IS NULL OR bucket >= $4) AND ($5::timestamptz IS NULL OR bucket < $5)
+ORDER BY bucket, zone, object`, st.ID, obj, zone, from, to)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}

@@ -71,8 +71,9 @@ test: services web ## the dashboard's lint and unit tests, then Go's against rea
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) test -race -count=1 -timeout 40m ./...
 
-bench: services web ## benchmarks: detection engine vs its limit and a Python loop, end-to-end lag on a live RTMP stream, rollups, the dashboard
+bench: services web ## benchmarks: detection engine vs its limit and a Python loop, the tracker's cost per frame, end-to-end lag on a live RTMP stream, rollups, the dashboard
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./internal/detector/
+	$(GO) test -run '^$$' -bench Update50 -benchtime 2000x ./internal/track/ ./internal/counting/
 	$(GO) test -run '^$$' -bench RTMPLag -benchtime 2x ./e2e/
 	$(GO) test -run '^$$' -bench DetectEngine -benchtime 1x -timeout 30m ./e2e/ | tee .data/detect-bench.log
 	@grep '^detect-bench:' .data/detect-bench.log

@@ -16,8 +16,8 @@ import (
 
 	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/detector"
-	"github.com/sightline-video/sightline/internal/tracking"
 	"github.com/sightline-video/sightline/internal/source"
+	"github.com/sightline-video/sightline/internal/tracking"
 )
 
 // Stream is a registered video source.

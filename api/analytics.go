@@ -229,27 +229,18 @@ func timeParam(c echo.Context, name string) (*time.Time, error) {
 // streamCounts is a stream's object-count time series, ordered by bucket;
 // from is inclusive, to exclusive.
 func (s *Server) streamCounts(c echo.Context) error {
-	obj, err := objectParam(c, false)
+	q, err := s.parseBucketQuery(c, "")
 	if err != nil {
 		return err
 	}
-	from, to, err := rangeParams(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	st, err := s.loadStream(ctx, c.Param("id"))
-	if err != nil {
-		return err
-	}
-	out, err := queryAnalytics[CountPoint](s, ctx, "reading object counts of stream "+st.ID, `
+	out, err := queryAnalytics[CountPoint](s, c.Request().Context(), "reading object counts of stream "+q.streamID, `
 SELECT object::text, bucket, frames::bigint, objects::bigint, avg_per_frame::float8, max_per_frame::bigint
 FROM analytics.object_counts
 WHERE stream_id = $1
   AND ($2::text IS NULL OR object = $2)
   AND ($3::timestamptz IS NULL OR bucket >= $3)
   AND ($4::timestamptz IS NULL OR bucket < $4)
-ORDER BY bucket, object`, st.ID, obj, from, to)
+ORDER BY bucket, object`, q.streamID, q.object, q.from, q.to)
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,36 @@ type ZonePoint struct {
 	MaxDwellS    float64   `json:"max_dwell_s"`
 }
 
+// bucketQuery is what the per-bucket endpoints of a stream take: the
+// stream, an optional object, an optional line or zone name, and a range.
+type bucketQuery struct {
+	streamID string
+	object   *string
+	name     *string // of the line or zone, when the endpoint takes one
+	from, to *time.Time
+}
+
+// parseBucketQuery reads ?object=, ?<name>= (when name is not empty),
+// ?from= and ?to=, and checks the stream exists.
+func (s *Server) parseBucketQuery(c echo.Context, name string) (bucketQuery, error) {
+	var q bucketQuery
+	var err error
+	if q.object, err = objectParam(c, false); err != nil {
+		return q, err
+	}
+	if name != "" {
+		if q.name, err = nameParam(c, name); err != nil {
+			return q, err
+		}
+	}
+	if q.from, q.to, err = rangeParams(c); err != nil {
+		return q, err
+	}
+	st, err := s.loadStream(c.Request().Context(), c.Param("id"))
+	q.streamID = st.ID
+	return q, err
+}
+
 // nameParam reads an optional line or zone name from the query.
 func nameParam(c echo.Context, name string) (*string, error) {
 	v := strings.TrimSpace(c.QueryParam(name))
@@ -91,25 +121,16 @@ LIMIT $4`, st.ID, capture, obj, limit)
 
 // streamUnique is how many objects appeared per bucket.
 func (s *Server) streamUnique(c echo.Context) error {
-	obj, err := objectParam(c, false)
+	q, err := s.parseBucketQuery(c, "")
 	if err != nil {
 		return err
 	}
-	from, to, err := rangeParams(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	st, err := s.loadStream(ctx, c.Param("id"))
-	if err != nil {
-		return err
-	}
-	out, err := queryAnalytics[UniquePoint](s, ctx, "reading unique objects of stream "+st.ID, `
+	out, err := queryAnalytics[UniquePoint](s, c.Request().Context(), "reading unique objects of stream "+q.streamID, `
 SELECT object::text, bucket, tracks::bigint
 FROM analytics.unique_objects
 WHERE stream_id = $1 AND ($2::text IS NULL OR object = $2)
   AND ($3::timestamptz IS NULL OR bucket >= $3) AND ($4::timestamptz IS NULL OR bucket < $4)
-ORDER BY bucket, object`, st.ID, obj, from, to)
+ORDER BY bucket, object`, q.streamID, q.object, q.from, q.to)
 	if err != nil {
 		return err
 	}
@@ -118,29 +139,16 @@ ORDER BY bucket, object`, st.ID, obj, from, to)
 
 // streamCrossings is how many objects crossed each line, per direction and bucket.
 func (s *Server) streamCrossings(c echo.Context) error {
-	obj, err := objectParam(c, false)
+	q, err := s.parseBucketQuery(c, "line")
 	if err != nil {
 		return err
 	}
-	line, err := nameParam(c, "line")
-	if err != nil {
-		return err
-	}
-	from, to, err := rangeParams(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	st, err := s.loadStream(ctx, c.Param("id"))
-	if err != nil {
-		return err
-	}
-	out, err := queryAnalytics[CrossingPoint](s, ctx, "reading line crossings of stream "+st.ID, `
+	out, err := queryAnalytics[CrossingPoint](s, c.Request().Context(), "reading line crossings of stream "+q.streamID, `
 SELECT line::text, direction::text, object::text, bucket, crossings::bigint
 FROM analytics.line_crossings
 WHERE stream_id = $1 AND ($2::text IS NULL OR object = $2) AND ($3::text IS NULL OR line = $3)
   AND ($4::timestamptz IS NULL OR bucket >= $4) AND ($5::timestamptz IS NULL OR bucket < $5)
-ORDER BY bucket, line, direction, object`, st.ID, obj, line, from, to)
+ORDER BY bucket, line, direction, object`, q.streamID, q.object, q.name, q.from, q.to)
 	if err != nil {
 		return err
 	}
@@ -149,31 +157,18 @@ ORDER BY bucket, line, direction, object`, st.ID, obj, line, from, to)
 
 // streamZones is each zone's occupancy and dwell per bucket.
 func (s *Server) streamZones(c echo.Context) error {
-	obj, err := objectParam(c, false)
+	q, err := s.parseBucketQuery(c, "zone")
 	if err != nil {
 		return err
 	}
-	zone, err := nameParam(c, "zone")
-	if err != nil {
-		return err
-	}
-	from, to, err := rangeParams(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	st, err := s.loadStream(ctx, c.Param("id"))
-	if err != nil {
-		return err
-	}
-	out, err := queryAnalytics[ZonePoint](s, ctx, "reading zones of stream "+st.ID, `
+	out, err := queryAnalytics[ZonePoint](s, c.Request().Context(), "reading zones of stream "+q.streamID, `
 SELECT zone::text, object::text, bucket, coalesce(o.avg_occupancy, 0)::float8, coalesce(o.max_occupancy, 0)::bigint,
        coalesce(d.visits, 0)::bigint, coalesce(d.avg_dwell_s, 0)::float8, coalesce(d.max_dwell_s, 0)::float8
 FROM (SELECT * FROM analytics.zone_occupancy_buckets WHERE stream_id = $1) o
 FULL JOIN (SELECT * FROM analytics.zone_dwell WHERE stream_id = $1) d USING (stream_id, zone, object, bucket)
 WHERE ($2::text IS NULL OR object = $2) AND ($3::text IS NULL OR zone = $3)
   AND ($4::timestamptz IS NULL OR bucket >= $4) AND ($5::timestamptz IS NULL OR bucket < $5)
-ORDER BY bucket, zone, object`, st.ID, obj, zone, from, to)
+ORDER BY bucket, zone, object`, q.streamID, q.object, q.name, q.from, q.to)
 	if err != nil {
 		return err
 	}

@@ -161,16 +161,21 @@ func detectImage(detect detectFunc, path string, emit emitFunc) error {
 	return emit(path, 0, img, dets)
 }
 
-func detectVideo(ctx context.Context, detect detectFunc, path string, every int, emit emitFunc) error {
+// openVideo opens a video file or URL as the capture opens sources.
+func openVideo(ctx context.Context, path string) (*source.Reader, error) {
 	spec, err := source.Parse(path)
 	if err != nil {
-		return err // names the file already
+		return nil, err // names the file already
 	}
 	res, err := (&source.DefaultResolver{Policy: source.Unrestricted}).Resolve(ctx, spec)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	r, err := source.Open(ctx, res, source.Options{})
+	return source.Open(ctx, res, source.Options{})
+}
+
+func detectVideo(ctx context.Context, detect detectFunc, path string, every int, emit emitFunc) error {
+	r, err := openVideo(ctx, path)
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func TestRollupCLIRun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if !strings.Contains(out, "object_counts            incremental full") || !strings.Contains(out, "11 models built, 33 of 33 tests passed") {
+	if !strings.Contains(out, "object_counts            incremental full") || !strings.Contains(out, "15 models built, 48 of 48 tests passed") {
 		t.Errorf("output:\n%s", out)
 	}
 	out, err = rollupCLI(t, dsn, "--select", "object_counts+", "--skip-tests", "--var", "min_score=0.5")

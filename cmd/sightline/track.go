@@ -19,7 +19,6 @@ import (
 	"github.com/sightline-video/sightline/internal/config"
 	"github.com/sightline-video/sightline/internal/counting"
 	"github.com/sightline-video/sightline/internal/detector"
-	"github.com/sightline-video/sightline/internal/source"
 	"github.com/sightline-video/sightline/internal/tracking"
 )
 
@@ -102,15 +101,7 @@ func runTrack(ctx context.Context, cfg config.Config, args []string, stdout io.W
 	}
 
 	path := fs.Arg(0)
-	src, err := source.Parse(path)
-	if err != nil {
-		return err
-	}
-	res, err := (&source.DefaultResolver{Policy: source.Unrestricted}).Resolve(ctx, src)
-	if err != nil {
-		return err
-	}
-	r, err := source.Open(ctx, res, source.Options{})
+	r, err := openVideo(ctx, path)
 	if err != nil {
 		return err
 	}

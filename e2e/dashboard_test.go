@@ -53,8 +53,9 @@ type latestFrame struct {
 	CaptureID  string `json:"capture_id"`
 	FrameIndex int    `json:"frame_index"`
 	Detections []struct {
-		Class string  `json:"class"`
-		Score float64 `json:"score"`
+		Class   string  `json:"class"`
+		Score   float64 `json:"score"`
+		TrackID int64   `json:"track_id"`
 	} `json:"detections"`
 }
 
@@ -69,7 +70,8 @@ func TestDashboard(t *testing.T) {
 	api, apiCmd := startDashboard(t, s)
 	video := testenv.SharedFile(t, "vtest.avi")
 	api.must(http.StatusCreated, http.MethodPost, "/api/v1/streams",
-		`{"id":"plaza","name":"Plaza","source":"`+video+`"}`, nil)
+		`{"id":"plaza","name":"Plaza","source":"`+video+`","tracking":{"lines":[{"name":"middle","from":[0,330],"to":[768,330]}],
+		"zones":[{"name":"centre","points":[[200,200],[600,200],[600,500],[200,500]]}]}}`, nil)
 	var started struct {
 		CaptureID string `json:"capture_id"`
 	}
@@ -164,6 +166,18 @@ func TestDashboard(t *testing.T) {
 	b.eval(`document.querySelector('input[data-class="person"]').click()`, nil)
 	checkOverlay(0.3, "")
 	b.waitJS("the latest frame's picture", `document.querySelector('[data-testid="overlay"]').dataset.image === "loaded"`, 10*time.Second)
+	// The stream's line and zone are drawn with the boxes, which carry their tracks.
+	b.waitJS("the stream's line and zone on the overlay", `(() => { const o = document.querySelector('[data-testid="overlay"]');
+		return o.dataset.lines === "1" && o.dataset.zones === "1"; })()`, 5*time.Second)
+	tracked := 0
+	for _, d := range latest.Detections {
+		if d.TrackID > 0 {
+			tracked++
+		}
+	}
+	if tracked == 0 {
+		t.Errorf("no detection of the latest frame is in a track: %+v", latest.Detections)
+	}
 	b.screenshot("stream")
 
 	// Start a capture from the form: the page moves to the capture (no

@@ -27,6 +27,7 @@ export interface Stream {
   name: string;
   source: string;
   detect?: DetectConfig | null;
+  tracking?: TrackingConfig | null;
   created_at: string;
   updated_at: string;
   last_capture?: CaptureSummary | null;
@@ -92,6 +93,17 @@ export interface Detection {
   class: string;
   score: number;
   box: [number, number, number, number];
+  /** The confirmed track it belongs to in its capture; absent before tracking. */
+  track_id?: number;
+}
+
+/** [x, y] in image pixels. */
+export type Point = [number, number];
+
+/** A stream's lines and zones (and tracker settings, not used here). */
+export interface TrackingConfig {
+  lines?: { name: string; from: Point; to: Point }[];
+  zones?: { name: string; points: Point[] }[];
 }
 
 /** One analysed frame of a capture: GET /captures/{id}/frames. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { classColor, classesOf, contains, hitTest, toImage, visibleBoxes } from "../src/lib/boxes";
+import { boxLabel, classColor, classesOf, contains, hitTest, inSide, toImage, visibleBoxes } from "../src/lib/boxes";
 import type { Detection } from "../src/types";
 
 const det = (cls: string, score: number, box: [number, number, number, number]): Detection => ({
@@ -76,5 +76,31 @@ describe("classColor", () => {
     const colors = new Set(["person", "car", "dog", "bicycle", "truck"].map(classColor));
     assert.equal(colors.size, 5);
     assert.match(classColor("person"), /^hsl\(\d+ 80% 42%\)$/);
+  });
+});
+
+describe("boxLabel", () => {
+  it("names the class, the track when tracked, and the score", () => {
+    assert.equal(boxLabel(person), "person 0.90");
+    assert.equal(boxLabel({ ...person, track_id: 12 }), "person #12 0.90");
+    assert.equal(boxLabel({ ...person, track_id: 0 }), "person 0.90");
+  });
+});
+
+describe("inSide", () => {
+  it("points from the middle to the positive side of (B-A) x (P-A), y down", () => {
+    // Left to right: in is downwards on screen.
+    assert.deepEqual(inSide([0, 100], [200, 100], 10), [
+      [100, 100],
+      [100, 110],
+    ]);
+    // Right to left: in is upwards.
+    assert.deepEqual(inSide([200, 100], [0, 100], 10), [
+      [100, 100],
+      [100, 90],
+    ]);
+    // Top to bottom: in is to the left.
+    const [, tip] = inSide([50, 0], [50, 100], 5);
+    assert.deepEqual(tip, [45, 50]);
   });
 });

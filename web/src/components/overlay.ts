@@ -2,10 +2,10 @@
 // from the detections JSON, class toggles, a score slider and a hover tip.
 // Used by the stream page (latest frame) and the capture page (scrubber).
 
-import { classColor, classesOf, hitTest, toImage, visibleBoxes } from "../lib/boxes";
+import { boxLabel, classColor, classesOf, hitTest, inSide, toImage, visibleBoxes } from "../lib/boxes";
 import { h, replace, setText } from "../lib/dom";
 import { fmtDate, fmtScore } from "../lib/format";
-import type { AnalysedFrame, Detection } from "../types";
+import type { AnalysedFrame, Detection, TrackingConfig } from "../types";
 
 export const DEFAULT_MIN_SCORE = 0.3;
 
@@ -36,10 +36,19 @@ export class FrameOverlay {
   private readonly disabled = new Set<string>();
   private drawn: Detection[] = [];
   private hovered: Detection | null = null;
+  private counting: TrackingConfig = {};
 
   constructor() {
     this.img = h("img", { alt: "", class: "frame-img", decoding: "async" });
-    this.canvas = h("canvas", { "data-testid": "overlay", "data-boxes": 0, class: "frame-overlay", width: 16, height: 9 });
+    this.canvas = h("canvas", {
+      "data-testid": "overlay",
+      "data-boxes": 0,
+      "data-lines": 0,
+      "data-zones": 0,
+      class: "frame-overlay",
+      width: 16,
+      height: 9,
+    });
     this.tip = h("div", { class: "overlay-tip", "data-testid": "overlay-tip", role: "tooltip", hidden: true });
     this.stage = h("div", { class: "stage empty" }, this.img, this.canvas, this.tip);
     this.classesEl = h("div", { class: "classes", "aria-label": "Classes shown" });
@@ -124,6 +133,12 @@ export class FrameOverlay {
     );
   }
 
+  /** setCounting draws these lines and zones (a stream's) under the boxes. */
+  setCounting(cfg: TrackingConfig | null | undefined): void {
+    this.counting = cfg ?? {};
+    this.redraw();
+  }
+
   /** clear shows nothing, with a note. */
   clear(note: string): void {
     this.show({ image: null, frame: null, note });
@@ -183,6 +198,7 @@ export class FrameOverlay {
       const font = Math.max(12, Math.round(width / 70));
       ctx.font = `600 ${font}px system-ui, sans-serif`;
       ctx.textBaseline = "top";
+      if (this.frame) this.drawCounting(ctx, line, font);
       for (const d of this.drawn) {
         const [x1, y1, x2, y2] = d.box;
         const x = Math.min(x1, x2);
@@ -191,7 +207,7 @@ export class FrameOverlay {
         ctx.lineWidth = d === this.hovered ? line * 2 : line;
         ctx.strokeStyle = color;
         ctx.strokeRect(x, y, Math.abs(x2 - x1), Math.abs(y2 - y1));
-        const label = `${d.class} ${fmtScore(d.score)}`;
+        const label = boxLabel(d);
         const tw = ctx.measureText(label).width + 6;
         const ty = y - font - 4 >= 0 ? y - font - 4 : y;
         ctx.fillStyle = color;
@@ -201,6 +217,43 @@ export class FrameOverlay {
       }
     }
     this.canvas.dataset.boxes = String(this.drawn.length);
+    this.canvas.dataset.lines = String(this.frame ? (this.counting.lines ?? []).length : 0);
+    this.canvas.dataset.zones = String(this.frame ? (this.counting.zones ?? []).length : 0);
+  }
+
+  /** drawCounting outlines the zones and draws the lines with an arrow to their "in" side. */
+  private drawCounting(ctx: CanvasRenderingContext2D, line: number, font: number): void {
+    const name = (text: string, x: number, y: number, color: string): void => {
+      const tw = ctx.measureText(text).width + 6;
+      ctx.fillStyle = color;
+      ctx.fillRect(x, Math.max(0, y - font - 4), tw, font + 4);
+      ctx.fillStyle = "#000";
+      ctx.fillText(text, x + 3, Math.max(0, y - font - 4) + 2);
+    };
+    ctx.lineWidth = line;
+    for (const z of this.counting.zones ?? []) {
+      const [first, ...rest] = z.points;
+      if (!first) continue;
+      ctx.strokeStyle = "#00c8ff";
+      ctx.beginPath();
+      ctx.moveTo(first[0], first[1]);
+      for (const p of rest) ctx.lineTo(p[0], p[1]);
+      ctx.closePath();
+      ctx.stroke();
+      name(z.name, first[0], first[1], "#00c8ff");
+    }
+    for (const l of this.counting.lines ?? []) {
+      ctx.strokeStyle = "#ffd400";
+      ctx.lineWidth = line + 1;
+      ctx.beginPath();
+      ctx.moveTo(l.from[0], l.from[1]);
+      ctx.lineTo(l.to[0], l.to[1]);
+      const [mid, tip] = inSide(l.from, l.to, font * 2);
+      ctx.moveTo(mid[0], mid[1]);
+      ctx.lineTo(tip[0], tip[1]);
+      ctx.stroke();
+      name(l.name, l.from[0], l.from[1], "#ffd400");
+    }
   }
 
   private hover(clientX: number, clientY: number): void {
@@ -216,7 +269,7 @@ export class FrameOverlay {
       this.tip.hidden = true;
       return;
     }
-    setText(this.tip, `${d.class} ${fmtScore(d.score)}`);
+    setText(this.tip, boxLabel(d));
     this.tip.style.borderColor = classColor(d.class);
     const stage = this.stage.getBoundingClientRect();
     const left = Math.min(clientX - stage.left + 12, Math.max(0, stage.width - 140));

@@ -1,7 +1,9 @@
 // The detection overlay's logic, without the DOM: which boxes are drawn,
-// which one is under the pointer, and each class's colour.
+// which one is under the pointer, each class's colour, labels, and where a
+// counting line's arrow points.
 
-import type { Detection } from "../types";
+import type { Detection, Point } from "../types";
+import { fmtScore } from "./format";
 
 /** visibleBoxes keeps the detections scoring at least minScore whose class is not switched off. */
 export function visibleBoxes(detections: readonly Detection[], minScore: number, disabled: ReadonlySet<string>): Detection[] {
@@ -69,4 +71,22 @@ function hash(s: string): number {
 export function classColor(name: string): string {
   const hue = Math.round((hash(name) * 0.618033988749895 * 360) % 360);
   return `hsl(${hue} 80% 42%)`;
+}
+
+/** boxLabel is the text drawn on a box: class, track id when tracked, score. */
+export function boxLabel(d: Detection): string {
+  return `${d.class}${d.track_id ? ` #${d.track_id}` : ""} ${fmtScore(d.score)}`;
+}
+
+/**
+ * inSide is where a line's arrow points: from the line's middle towards
+ * the side its "in" crossings go to, the positive side of
+ * (B-A) x (P-A) with y down, length long.
+ */
+export function inSide(from: Point, to: Point, long: number): [Point, Point] {
+  const dx = to[0] - from[0];
+  const dy = to[1] - from[1];
+  const n = Math.hypot(dx, dy) || 1;
+  const mid: Point = [(from[0] + to[0]) / 2, (from[1] + to[1]) / 2];
+  return [mid, [mid[0] - (dy / n) * long, mid[1] + (dx / n) * long]];
 }

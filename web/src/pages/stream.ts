@@ -181,6 +181,7 @@ export function streamPage(ctx: PageContext, id: string, view: StreamView = {}):
     title.textContent = stream.name || stream.id;
     sub.textContent = `${stream.id} · ${stream.source}`;
     replace(settingsHost, detectSettings(stream.detect));
+    overlay.setCounting(stream.tracking);
   };
 
   let seriesSeq = 0;

@@ -104,10 +104,10 @@ func (a *Activities) BeginCapture(ctx context.Context, in BeginCaptureInput) (Be
 		if res.Tracking == nil && !reflect.ValueOf(track).IsZero() {
 			res.Tracking = &track
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO captures (id, stream_id, source, every_ms, chunk_frames, started_at)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (id) DO UPDATE SET status = 'running', finished_at = NULL, error = NULL`,
-			in.CaptureID, in.StreamID, res.Source, in.EveryMS, in.ChunkFrames, in.StartedAt)
+		_, err = tx.Exec(ctx, `INSERT INTO captures (id, stream_id, source, every_ms, chunk_frames, started_at, tracking)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (id) DO UPDATE SET status = 'running', finished_at = NULL, error = NULL, tracking = EXCLUDED.tracking`,
+			in.CaptureID, in.StreamID, res.Source, in.EveryMS, in.ChunkFrames, in.StartedAt, res.Tracking)
 		if err != nil {
 			return fmt.Errorf("record capture %q: %w", in.CaptureID, err)
 		}

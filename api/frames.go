@@ -16,8 +16,10 @@ import (
 
 	"github.com/sightline-video/sightline/internal/annotate"
 	"github.com/sightline-video/sightline/internal/chunk"
+	"github.com/sightline-video/sightline/internal/counting"
 	"github.com/sightline-video/sightline/internal/detector"
 	"github.com/sightline-video/sightline/internal/objstore"
+	"github.com/sightline-video/sightline/internal/tracking"
 )
 
 // DefaultMinScore is the score below which annotated frames leave out a
@@ -150,7 +152,11 @@ func (s *Server) getFrame(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := annotate.JPEG(jpeg, dets, 0)
+	counts, err := s.frameCounts(ctx, id, index)
+	if err != nil {
+		return err
+	}
+	out, err := annotate.JPEG(jpeg, counts, dets, 0)
 	if err != nil {
 		return &apiError{Status: http.StatusInternalServerError, Msg: "annotating frame " + rawIndex + " of capture " + id, Err: err}
 	}
@@ -188,6 +194,65 @@ func (s *Server) frameDetections(ctx context.Context, id string, index int, q fr
 		return nil, false, dbError(what, err)
 	}
 	return dets, analysed, nil
+}
+
+// frameCounts is what a capture counted up to a frame: its lines with the
+// crossings so far, and its zones with how many were in each at the frame.
+func (s *Server) frameCounts(ctx context.Context, id string, index int) (annotate.Counts, error) {
+	what := "loading the counts of frame " + strconv.Itoa(index) + " of capture " + id
+	var counts annotate.Counts
+	var cfg *tracking.Config
+	if err := s.db.QueryRow(ctx, `SELECT tracking FROM captures WHERE id = $1`, id).Scan(&cfg); err != nil {
+		return counts, dbError(what, err)
+	}
+	if cfg == nil || len(cfg.Lines)+len(cfg.Zones) == 0 {
+		return counts, nil
+	}
+	crossed := map[string][2]int{}
+	rows, err := s.db.Query(ctx, `SELECT line, direction, count(*)::int FROM crossings
+  WHERE capture_id = $1 AND frame_index <= $2 GROUP BY line, direction`, id, index)
+	if err != nil {
+		return counts, dbError(what, err)
+	}
+	for rows.Next() {
+		var line, dir string
+		var n int
+		if err := rows.Scan(&line, &dir, &n); err != nil {
+			rows.Close()
+			return counts, dbError(what, err)
+		}
+		c := crossed[line]
+		if dir == counting.In {
+			c[0] = n
+		} else {
+			c[1] = n
+		}
+		crossed[line] = c
+	}
+	rows.Close()
+	inside := map[string]int{}
+	rows, err = s.db.Query(ctx, `SELECT zone, sum(count)::int FROM zone_occupancy
+  WHERE capture_id = $1 AND frame_index = $2 GROUP BY zone`, id, index)
+	if err != nil {
+		return counts, dbError(what, err)
+	}
+	for rows.Next() {
+		var zone string
+		var n int
+		if err := rows.Scan(&zone, &n); err != nil {
+			rows.Close()
+			return counts, dbError(what, err)
+		}
+		inside[zone] = n
+	}
+	rows.Close()
+	for _, l := range cfg.Lines {
+		counts.Lines = append(counts.Lines, annotate.LineCount{Line: l, In: crossed[l.Name][0], Out: crossed[l.Name][1]})
+	}
+	for _, z := range cfg.Zones {
+		counts.Zones = append(counts.Zones, annotate.ZoneCount{Zone: z, Inside: inside[z.Name]})
+	}
+	return counts, nil
 }
 
 // storeError classifies an object store error: unreachable → 503, an error

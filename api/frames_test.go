@@ -327,3 +327,34 @@ func TestFrameObjectStoreUnreachable(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestFrameAnnotatedCounts: a capture that counts draws its line across
+// the frame and its zone's outline, under the boxes.
+func TestFrameAnnotatedCounts(t *testing.T) {
+	t.Parallel()
+	e := newFrameEnv(t)
+	e.exec(`UPDATE captures SET tracking = '{"lines": [{"name": "door", "from": [0, 500], "to": [768, 500]}],
+		"zones": [{"name": "desk", "points": [[600, 300], [700, 300], [700, 400], [600, 400]]}]}' WHERE id = $1`, frameCapture)
+	e.exec(`INSERT INTO crossings (capture_id, line, track_id, direction, stream_id, class_name, frame_index, ts)
+		VALUES ($1, 'door', 1, 'in', 'plaza', 'person', 0, now()), ($1, 'door', 2, 'out', 'plaza', 'person', 4, now())`, frameCapture)
+	b, _ := getImage(t, e.s.Handler(), "/api/v1/captures/"+frameCapture+"/frames/2?annotated=true&min_score=0.95")
+	diff := changed(decode(t, e.frames[2]), decode(t, b))
+	onLine, onZone := 0, 0
+	for _, p := range diff {
+		if p.Y >= 497 && p.Y <= 503 {
+			onLine++
+		}
+		if p.X >= 597 && p.X <= 703 && (p.Y >= 297 && p.Y <= 303 || p.Y >= 397 && p.Y <= 403) {
+			onZone++
+		}
+	}
+	if onLine < 700 || onZone < 150 {
+		t.Errorf("%d pixels changed on the line and %d on the zone's top and bottom edges, want the whole line and both edges", onLine, onZone)
+	}
+	// Without lines or zones nothing but boxes is drawn (TestFrameAnnotated).
+	e.exec(`UPDATE captures SET tracking = NULL WHERE id = $1`, frameCapture)
+	b, _ = getImage(t, e.s.Handler(), "/api/v1/captures/"+frameCapture+"/frames/2?annotated=true&min_score=0.95")
+	if n := len(changed(decode(t, e.frames[2]), decode(t, b))); n > 0 {
+		t.Errorf("%d pixels changed with nothing to draw", n)
+	}
+}

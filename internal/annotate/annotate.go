@@ -206,15 +206,21 @@ func EncodeJPEG(img gocv.Mat, quality int) ([]byte, error) {
 	return append([]byte(nil), buf.GetBytes()...), nil
 }
 
-// JPEG decodes a JPEG (or any format OpenCV reads), draws dets on it and
-// encodes the result as a JPEG of the given quality (0: DefaultJPEGQuality).
-func JPEG(src []byte, dets []detector.Detection, quality int) ([]byte, error) {
+// JPEG decodes a JPEG (or any format OpenCV reads), draws counts (when it
+// has lines or zones) and dets on it and encodes the result as a JPEG of the
+// given quality (0: DefaultJPEGQuality).
+func JPEG(src []byte, counts Counts, dets []detector.Detection, quality int) ([]byte, error) {
 	img, err := gocv.IMDecode(src, gocv.IMReadColor)
 	if err != nil || img.Empty() {
 		img.Close()
 		return nil, fmt.Errorf("annotate: decode %d-byte image: not a decodable image (%v)", len(src), err)
 	}
 	defer img.Close()
+	if len(counts.Lines)+len(counts.Zones) > 0 {
+		if err := DrawCounts(&img, counts); err != nil {
+			return nil, err
+		}
+	}
 	if err := Draw(&img, dets); err != nil {
 		return nil, err
 	}

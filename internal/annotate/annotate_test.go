@@ -207,7 +207,7 @@ func TestDrawRejectsBadImages(t *testing.T) {
 	if err := Draw(&grayMat, nil); err == nil || !strings.Contains(err.Error(), "CV_8UC3") {
 		t.Errorf("Draw on a 1-channel Mat: %v, want an error naming CV_8UC3", err)
 	}
-	if _, err := JPEG([]byte("not a jpeg"), nil, 0); err == nil || !strings.Contains(err.Error(), "10-byte") {
+	if _, err := JPEG([]byte("not a jpeg"), Counts{}, nil, 0); err == nil || !strings.Contains(err.Error(), "10-byte") {
 		t.Errorf("JPEG of garbage: %v, want an error naming the input", err)
 	}
 	img := canvas(t, 8, 8)
@@ -229,7 +229,7 @@ func TestJPEGOnRealPhoto(t *testing.T) {
 	}
 	defer orig.Close()
 	d := det(0, "person", 0.91, 200, 60, 340, 330)
-	out, err := JPEG(src, []detector.Detection{d}, 95)
+	out, err := JPEG(src, Counts{}, []detector.Detection{d}, 95)
 	if err != nil {
 		t.Fatal(err)
 	}

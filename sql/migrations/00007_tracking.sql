@@ -5,6 +5,10 @@
 -- unless their input says otherwise.
 ALTER TABLE streams ADD COLUMN tracking jsonb NOT NULL DEFAULT '{}'::jsonb;
 
+-- The tracking settings a capture ran with (its own, else its stream's),
+-- for drawing its lines and zones on its frames; NULL: the defaults.
+ALTER TABLE captures ADD COLUMN tracking jsonb;
+
 -- The confirmed track a detection belongs to, within its capture; NULL for
 -- detections no confirmed track took (tentative tracks, low scores).
 ALTER TABLE detections ADD COLUMN track_id bigint;
@@ -96,4 +100,5 @@ DROP TABLE crossings;
 DROP TABLE tracks;
 DROP TABLE track_state;
 ALTER TABLE detections DROP COLUMN track_id;
+ALTER TABLE captures DROP COLUMN tracking;
 ALTER TABLE streams DROP COLUMN tracking;

@@ -83,8 +83,9 @@ func TestDashboard(t *testing.T) {
 		t.Fatalf("capture: %+v", st)
 	}
 	var objects []struct {
-		Object      string  `json:"object"`
-		AvgPerFrame float64 `json:"avg_per_frame"`
+		Object        string  `json:"object"`
+		AvgPerFrame   float64 `json:"avg_per_frame"`
+		UniqueObjects int64   `json:"unique_objects"`
 	}
 	waitFor(t, "the rollup", 2*time.Minute, func() bool {
 		api.must(http.StatusOK, http.MethodGet, "/api/v1/streams/plaza/objects", "", &objects)
@@ -124,12 +125,18 @@ func TestDashboard(t *testing.T) {
 	var first struct {
 		Object string `json:"object"`
 		Avg    string `json:"avg"`
+		Unique string `json:"unique"`
 	}
 	b.eval(`(() => { const r = document.querySelector('[data-testid="stream-objects"] tr[data-object]');
-		return { object: r.dataset.object, avg: r.querySelector('[data-field="avg_per_frame"]').dataset.value }; })()`, &first)
+		return { object: r.dataset.object, avg: r.querySelector('[data-field="avg_per_frame"]').dataset.value,
+			unique: r.querySelector('[data-field="unique_objects"]').dataset.value }; })()`, &first)
 	avg, _ := strconv.ParseFloat(first.Avg, 64)
 	if first.Object != "person" || objects[0].Object != "person" || math.Abs(avg-objects[0].AvgPerFrame) > 1e-12 {
 		t.Errorf("ranking's first row = %+v, the API ranks %+v first", first, objects[0])
+	}
+	// People counted once each: the tracks, which the API counts the same.
+	if unique, _ := strconv.Atoi(first.Unique); unique == 0 || int64(unique) != objects[0].UniqueObjects {
+		t.Errorf("the ranking shows %s people counted once, the API %d", first.Unique, objects[0].UniqueObjects)
 	}
 
 	var latest latestFrame

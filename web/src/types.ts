@@ -133,7 +133,18 @@ export interface ObjectRank {
   objects: number;
   avg_per_frame: number;
   max_per_frame: number;
+  /** Objects that appeared, each counted once (tracks). */
+  unique_objects?: number;
   rank: number;
+}
+
+/** GET /streams/{id}/crossings: crossings of a line one way in a bucket. */
+export interface CrossingPoint {
+  line: string;
+  direction: "in" | "out";
+  object: string;
+  bucket: string;
+  crossings: number;
 }
 
 export interface StreamRank extends ObjectRank {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { boxLabel, classColor, classesOf, contains, hitTest, inSide, toImage, visibleBoxes } from "../src/lib/boxes";
+import { boxLabel, classColor, classesOf, contains, hitTest, inSide, lineLabel, lineTotals, toImage, visibleBoxes } from "../src/lib/boxes";
 import type { Detection } from "../src/types";
 
 const det = (cls: string, score: number, box: [number, number, number, number]): Detection => ({
@@ -102,5 +102,21 @@ describe("inSide", () => {
     // Top to bottom: in is to the left.
     const [, tip] = inSide([50, 0], [50, 100], 5);
     assert.deepEqual(tip, [45, 50]);
+  });
+});
+
+describe("lineTotals", () => {
+  it("adds up the buckets per line and direction", () => {
+    const at = "2024-05-01T12:00:00Z";
+    const totals = lineTotals([
+      { line: "door", direction: "in", object: "person", bucket: at, crossings: 3 },
+      { line: "door", direction: "in", object: "car", bucket: at, crossings: 1 },
+      { line: "door", direction: "out", object: "person", bucket: at, crossings: 2 },
+      { line: "gate", direction: "out", object: "person", bucket: at, crossings: 5 },
+    ]);
+    assert.deepEqual(totals.get("door"), { in: 4, out: 2 });
+    assert.deepEqual(totals.get("gate"), { in: 0, out: 5 });
+    assert.equal(lineLabel("door", totals.get("door")), "door in 4 out 2");
+    assert.equal(lineLabel("stile", totals.get("stile")), "stile");
   });
 });

@@ -2,7 +2,8 @@
 // from the detections JSON, class toggles, a score slider and a hover tip.
 // Used by the stream page (latest frame) and the capture page (scrubber).
 
-import { boxLabel, classColor, classesOf, hitTest, inSide, toImage, visibleBoxes } from "../lib/boxes";
+import { boxLabel, classColor, classesOf, hitTest, inSide, lineLabel, toImage, visibleBoxes } from "../lib/boxes";
+import type { LineCount } from "../lib/boxes";
 import { h, replace, setText } from "../lib/dom";
 import { fmtDate, fmtScore } from "../lib/format";
 import type { AnalysedFrame, Detection, TrackingConfig } from "../types";
@@ -37,6 +38,7 @@ export class FrameOverlay {
   private drawn: Detection[] = [];
   private hovered: Detection | null = null;
   private counting: TrackingConfig = {};
+  private lineCounts = new Map<string, LineCount>();
 
   constructor() {
     this.img = h("img", { alt: "", class: "frame-img", decoding: "async" });
@@ -133,9 +135,10 @@ export class FrameOverlay {
     );
   }
 
-  /** setCounting draws these lines and zones (a stream's) under the boxes. */
-  setCounting(cfg: TrackingConfig | null | undefined): void {
+  /** setCounting draws these lines and zones (a stream's) under the boxes, the lines labelled with counts. */
+  setCounting(cfg: TrackingConfig | null | undefined, counts?: Map<string, LineCount>): void {
     this.counting = cfg ?? {};
+    if (counts) this.lineCounts = counts;
     this.redraw();
   }
 
@@ -252,7 +255,7 @@ export class FrameOverlay {
       ctx.moveTo(mid[0], mid[1]);
       ctx.lineTo(tip[0], tip[1]);
       ctx.stroke();
-      name(l.name, l.from[0], l.from[1], "#ffd400");
+      name(lineLabel(l.name, this.lineCounts.get(l.name)), l.from[0], l.from[1], "#ffd400");
     }
   }
 

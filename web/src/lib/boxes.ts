@@ -2,7 +2,7 @@
 // which one is under the pointer, each class's colour, labels, and where a
 // counting line's arrow points.
 
-import type { Detection, Point } from "../types";
+import type { CrossingPoint, Detection, Point } from "../types";
 import { fmtScore } from "./format";
 
 /** visibleBoxes keeps the detections scoring at least minScore whose class is not switched off. */
@@ -89,4 +89,26 @@ export function inSide(from: Point, to: Point, long: number): [Point, Point] {
   const n = Math.hypot(dx, dy) || 1;
   const mid: Point = [(from[0] + to[0]) / 2, (from[1] + to[1]) / 2];
   return [mid, [mid[0] - (dy / n) * long, mid[1] + (dx / n) * long]];
+}
+
+/** LineCount is a line's crossings each way. */
+export interface LineCount {
+  in: number;
+  out: number;
+}
+
+/** lineTotals adds up crossing buckets per line. */
+export function lineTotals(points: readonly CrossingPoint[]): Map<string, LineCount> {
+  const out = new Map<string, LineCount>();
+  for (const p of points) {
+    const c = out.get(p.line) ?? { in: 0, out: 0 };
+    c[p.direction] += p.crossings;
+    out.set(p.line, c);
+  }
+  return out;
+}
+
+/** lineLabel names a line with its counts, when known. */
+export function lineLabel(name: string, c: LineCount | undefined): string {
+  return c ? `${name} in ${c.in} out ${c.out}` : name;
 }

@@ -6,7 +6,7 @@ import { SeriesChart, type ChartRange } from "../components/chart";
 import { FrameOverlay } from "../components/overlay";
 import { badge, field, formValues, setFormError, settingsFields } from "../components/ui";
 import { api, enc, imageURL, isAbort, isStatus, ApiError } from "../lib/api";
-import { classColor } from "../lib/boxes";
+import { classColor, lineTotals } from "../lib/boxes";
 import { card, emptyRow, h, link, replace, table } from "../lib/dom";
 import { fmtDate, fmtNum, fmtSeconds } from "../lib/format";
 import { rememberMaxFrames } from "../lib/maxframes";
@@ -29,6 +29,7 @@ import type {
   AnalysedFrame,
   Capture,
   CaptureStarted,
+  CrossingPoint,
   DetectConfig,
   Model,
   ObjectRank,
@@ -113,7 +114,7 @@ export function streamPage(ctx: PageContext, id: string, view: StreamView = {}):
   const chartNote = h("span", { class: "muted small", "data-testid": "chart-note" });
 
   // Object ranking.
-  const objectsT = table("stream-objects", ["#", "Object", "Per frame", "Max", "Objects", "Frames"]);
+  const objectsT = table("stream-objects", ["#", "Object", "Per frame", "Max", "Objects", "Frames", "Counted once"]);
 
   // Latest frame.
   const overlay = new FrameOverlay();
@@ -222,7 +223,11 @@ export function streamPage(ctx: PageContext, id: string, view: StreamView = {}):
   };
 
   const loadObjects = async (): Promise<void> => {
-    const rows = await api.get<ObjectRank[]>(`${path}/objects`, undefined, signal);
+    const [rows, crossings] = await Promise.all([
+      api.get<ObjectRank[]>(`${path}/objects`, undefined, signal),
+      api.get<CrossingPoint[]>(`${path}/crossings`, undefined, signal),
+    ]);
+    if (stream) overlay.setCounting(stream.tracking, lineTotals(crossings));
     replace(
       objectsT.body,
       rows.length
@@ -236,9 +241,14 @@ export function streamPage(ctx: PageContext, id: string, view: StreamView = {}):
               h("td", { class: "num", "data-field": "max_per_frame", "data-value": String(o.max_per_frame) }, o.max_per_frame),
               h("td", { class: "num", "data-field": "objects", "data-value": String(o.objects) }, o.objects),
               h("td", { class: "num", "data-field": "frames", "data-value": String(o.frames) }, o.frames),
+              h(
+                "td",
+                { class: "num", "data-field": "unique_objects", "data-value": String(o.unique_objects ?? 0) },
+                o.unique_objects ?? 0,
+              ),
             ),
           )
-        : emptyRow(6, "No objects counted yet."),
+        : emptyRow(7, "No objects counted yet."),
     );
   };
 

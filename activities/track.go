@@ -249,16 +249,16 @@ func chunkFrames(ctx context.Context, tx pgx.Tx, captureID string, seq int) ([]s
 
 // trackWriter gathers a chunk's tracking rows.
 type trackWriter struct {
-	in       TrackInput
-	detFrame []int32
-	detIndex []int16
-	detTrack []int64
-	tracks   map[int64]*trackRow
-	order    []int64
-	rows     [][]any // crossings
-	entries  [][]any
-	exits    [][]any
-	occ      [][]any
+	in        TrackInput
+	detFrame  []int32
+	detIndex  []int16
+	detTrack  []int64
+	tracks    map[int64]*trackRow
+	order     []int64
+	crossings [][]any
+	entries   [][]any
+	exits     [][]any
+	occ       [][]any
 }
 
 type trackRow struct {
@@ -302,17 +302,13 @@ func (w *trackWriter) add(fr storedFrame, r tracking.Result) {
 
 func (w *trackWriter) events(ev counting.Events) {
 	for _, c := range ev.Crossings {
-		w.rows = append(w.rows, []any{w.in.CaptureID, c.Line, c.TrackID, c.Direction, w.in.StreamID, c.Class, c.Frame, w.ts(c.PTSms)})
+		w.crossings = append(w.crossings, []any{w.in.CaptureID, c.Line, c.TrackID, c.Direction, w.in.StreamID, c.Class, c.Frame, w.ts(c.PTSms)})
 	}
 	for _, e := range ev.Entries {
 		w.entries = append(w.entries, []any{w.in.CaptureID, e.Zone, e.TrackID, e.EnterFrame, w.in.StreamID, e.Class, w.ts(e.EnterMS)})
+		// A track enters on a frame it was seen in, so add has its row.
 		if t := w.tracks[e.TrackID]; t != nil && !slices.Contains(t.zones, e.Zone) {
 			t.zones = append(t.zones, e.Zone)
-		} else if t == nil {
-			// Entered on a frame where the track had no new detection row
-			// in this chunk: record the zone on its row all the same.
-			w.tracks[e.TrackID] = &trackRow{zones: []string{e.Zone}}
-			w.order = append(w.order, e.TrackID)
 		}
 	}
 	for _, x := range ev.Exits {
@@ -333,13 +329,6 @@ func (w *trackWriter) write(ctx context.Context, tx pgx.Tx) error {
 	}
 	for _, tid := range w.order {
 		t := w.tracks[tid]
-		if t.seen == 0 { // only a zone to add
-			if _, err := tx.Exec(ctx, `UPDATE tracks SET zones = ARRAY(SELECT DISTINCT z FROM unnest(zones || $3::text[]) z ORDER BY z), inserted_at = now()
-				WHERE capture_id = $1 AND track_id = $2`, id, tid, t.zones); err != nil {
-				return fmt.Errorf("write track %d: %w", tid, err)
-			}
-			continue
-		}
 		if t.zones == nil {
 			t.zones = []string{}
 		}
@@ -354,7 +343,7 @@ func (w *trackWriter) write(ctx context.Context, tx pgx.Tx) error {
 			return fmt.Errorf("write track %d: %w", tid, err)
 		}
 	}
-	for _, r := range w.rows {
+	for _, r := range w.crossings {
 		if _, err := tx.Exec(ctx, `INSERT INTO crossings (capture_id, line, track_id, direction, stream_id, class_name, frame_index, ts)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, r...); err != nil {
 			return fmt.Errorf("write crossing: %w", err)

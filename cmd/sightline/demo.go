@@ -94,6 +94,7 @@ func runDemo(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 		MaxPerFrame int     `json:"max_per_frame"`
 		Objects     int     `json:"objects"`
 		Frames      int     `json:"frames"`
+		Unique      int     `json:"unique_objects"`
 	}
 	if err := c.do(ctx, http.MethodGet, "/api/v1/streams/"+*stream+"/objects", nil, &objects); err != nil {
 		return fmt.Errorf("ranked objects: %w", err)
@@ -103,9 +104,9 @@ func runDemo(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	}
 	fmt.Fprintf(stdout, "\nObjects in stream %q, ranked by average per analysed frame:\n", *stream)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "rank\tobject\tavg/frame\tmax/frame\tobjects\tframes\t")
+	fmt.Fprintln(tw, "rank\tobject\tavg/frame\tmax/frame\tobjects\tframes\tcounted once\t")
 	for _, o := range objects {
-		fmt.Fprintf(tw, "%d\t%s\t%.2f\t%d\t%d\t%d\t\n", o.Rank, o.Object, o.AvgPerFrame, o.MaxPerFrame, o.Objects, o.Frames)
+		fmt.Fprintf(tw, "%d\t%s\t%.2f\t%d\t%d\t%d\t%d\t\n", o.Rank, o.Object, o.AvgPerFrame, o.MaxPerFrame, o.Objects, o.Frames, o.Unique)
 	}
 	tw.Flush()
 

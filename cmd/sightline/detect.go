@@ -52,8 +52,7 @@ func runDetect(ctx context.Context, cfg config.Config, args []string, stdout io.
 		fmt.Fprintln(fs.Output(), "usage: sightline detect [--model NAME|FILE.onnx [--layout L]] [--classes a,b] [--every N] [--score S] [--json] FILE...")
 		fs.PrintDefaults()
 	}
-	model := fs.String("model", "", "registry model name ("+builtinModels()+", or one from SIGHTLINE_MODELS_DIR) or an .onnx file (default: the embedded YOLOX-Nano)")
-	layout := fs.String("layout", "yolox", "layout of an .onnx --model: yolox, yolov5, yolov8 or picodet")
+	openDetector := modelFlags(fs, cfg)
 	classes := fs.String("classes", "", "comma-separated class names to keep (default: all)")
 	every := fs.Int("every", 1, "for videos, run on every Nth frame (frame 0, N, 2N, ...)")
 	// Rounded so that -h shows 0.3 rather than the float32 widening.
@@ -78,15 +77,7 @@ func runDetect(ctx context.Context, cfg config.Config, args []string, stdout io.
 		return fmt.Errorf("--score %v: must be between 0 and 1", *score)
 	}
 
-	reg, err := detector.RegistryFor(cfg.ModelsDir, *model, detector.Layout(*layout))
-	if err != nil {
-		return err
-	}
-	spec, err := reg.Get("")
-	if err != nil {
-		return err
-	}
-	det, err := detector.New(detector.Options{Model: spec, ScoreThreshold: float32(*score)})
+	det, err := openDetector(detector.Options{ScoreThreshold: float32(*score)})
 	if err != nil {
 		return err
 	}
@@ -137,6 +128,23 @@ func runDetect(ctx context.Context, cfg config.Config, args []string, stdout io.
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// modelFlags declares --model and --layout, shared by detect and track, and
+// returns what opens the detector they name with opts.
+func modelFlags(fs *flag.FlagSet, cfg config.Config) func(opts detector.Options) (*detector.Detector, error) {
+	model := fs.String("model", "", "registry model name ("+builtinModels()+", or one from SIGHTLINE_MODELS_DIR) or an .onnx file (default: the embedded YOLOX-Nano)")
+	layout := fs.String("layout", "yolox", "layout of an .onnx --model: yolox, yolov5, yolov8 or picodet")
+	return func(opts detector.Options) (*detector.Detector, error) {
+		reg, err := detector.RegistryFor(cfg.ModelsDir, *model, detector.Layout(*layout))
+		if err != nil {
+			return nil, err
+		}
+		if opts.Model, err = reg.Get(""); err != nil {
+			return nil, err
+		}
+		return detector.New(opts)
+	}
 }
 
 // detectFunc runs the detector, with the command's filter, on one image.

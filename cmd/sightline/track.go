@@ -58,8 +58,7 @@ func runTrack(ctx context.Context, cfg config.Config, args []string, stdout io.W
 	}
 	var tf trackingFlags
 	tf.declare(fs)
-	model := fs.String("model", "", "registry model name ("+builtinModels()+", or one from SIGHTLINE_MODELS_DIR) or an .onnx file (default: the embedded YOLOX-Nano)")
-	layout := fs.String("layout", "yolox", "layout of an .onnx --model: yolox, yolov5, yolov8 or picodet")
+	openDetector := modelFlags(fs, cfg)
 	every := fs.Int("every", 1, "track every Nth frame (frame 0, N, 2N, ...)")
 	maxFrames := fs.Int("max-frames", 0, "stop after this many analysed frames (0: the whole video)")
 	asJSON := fs.Bool("json", false, "print one JSON line per frame with its tracked detections and events, then the summary")
@@ -82,15 +81,7 @@ func runTrack(ctx context.Context, cfg config.Config, args []string, stdout io.W
 			return fmt.Errorf("--annotate: %w", err)
 		}
 	}
-	reg, err := detector.RegistryFor(cfg.ModelsDir, *model, detector.Layout(*layout))
-	if err != nil {
-		return err
-	}
-	spec, err := reg.Get("")
-	if err != nil {
-		return err
-	}
-	det, err := detector.New(detector.Options{Model: spec})
+	det, err := openDetector(detector.Options{})
 	if err != nil {
 		return err
 	}

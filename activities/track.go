@@ -317,15 +317,15 @@ func (w *trackWriter) events(ev counting.Events) {
 	}
 }
 
+// write sends the chunk's rows in one round trip (and the occupancy by COPY).
 func (w *trackWriter) write(ctx context.Context, tx pgx.Tx) error {
 	id := w.in.CaptureID
+	var b pgx.Batch
 	if len(w.detTrack) > 0 {
-		if _, err := tx.Exec(ctx, `UPDATE detections d SET track_id = u.track_id
+		b.Queue(`UPDATE detections d SET track_id = u.track_id
 			FROM unnest($2::int[], $3::smallint[], $4::bigint[]) AS u(frame_index, det_index, track_id)
 			WHERE d.capture_id = $1 AND d.frame_index = u.frame_index AND d.det_index = u.det_index`,
-			id, w.detFrame, w.detIndex, w.detTrack); err != nil {
-			return fmt.Errorf("write detections' track ids: %w", err)
-		}
+			id, w.detFrame, w.detIndex, w.detTrack)
 	}
 	for _, tid := range w.order {
 		t := w.tracks[tid]
@@ -333,34 +333,32 @@ func (w *trackWriter) write(ctx context.Context, tx pgx.Tx) error {
 			t.zones = []string{}
 		}
 		// The chunk's part of the track: added to what earlier chunks wrote.
-		if _, err := tx.Exec(ctx, `INSERT INTO tracks AS t (capture_id, track_id, stream_id, class_name, first_frame, last_frame,
+		b.Queue(`INSERT INTO tracks AS t (capture_id, track_id, stream_id, class_name, first_frame, last_frame,
 				first_ts, last_ts, frames_seen, zones)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, ARRAY(SELECT DISTINCT z FROM unnest($10::text[]) z ORDER BY z))
 			ON CONFLICT (capture_id, track_id) DO UPDATE SET last_frame = EXCLUDED.last_frame, last_ts = EXCLUDED.last_ts, inserted_at = now(),
 				frames_seen = t.frames_seen + EXCLUDED.frames_seen,
 				zones = ARRAY(SELECT DISTINCT z FROM unnest(t.zones || EXCLUDED.zones) z ORDER BY z)`,
-			id, tid, w.in.StreamID, t.class, t.first, t.last, t.firstTS, t.lastTS, t.seen, t.zones); err != nil {
-			return fmt.Errorf("write track %d: %w", tid, err)
-		}
+			id, tid, w.in.StreamID, t.class, t.first, t.last, t.firstTS, t.lastTS, t.seen, t.zones)
 	}
 	for _, r := range w.crossings {
-		if _, err := tx.Exec(ctx, `INSERT INTO crossings (capture_id, line, track_id, direction, stream_id, class_name, frame_index, ts)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, r...); err != nil {
-			return fmt.Errorf("write crossing: %w", err)
-		}
+		b.Queue(`INSERT INTO crossings (capture_id, line, track_id, direction, stream_id, class_name, frame_index, ts)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, r...)
 	}
 	for _, r := range w.entries {
-		if _, err := tx.Exec(ctx, `INSERT INTO zone_visits (capture_id, zone, track_id, enter_frame, stream_id, class_name, enter_ts)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, r...); err != nil {
-			return fmt.Errorf("write zone entry: %w", err)
-		}
+		b.Queue(`INSERT INTO zone_visits (capture_id, zone, track_id, enter_frame, stream_id, class_name, enter_ts)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, r...)
 	}
+	// After the entries: a visit may begin and end in one chunk.
 	for _, r := range w.exits {
-		if _, err := tx.Exec(ctx, `INSERT INTO zone_visits AS v (capture_id, zone, track_id, enter_frame, stream_id, class_name,
+		b.Queue(`INSERT INTO zone_visits AS v (capture_id, zone, track_id, enter_frame, stream_id, class_name,
 				enter_ts, exit_frame, exit_ts, dwell_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 			ON CONFLICT (capture_id, zone, track_id, enter_frame) DO UPDATE SET exit_frame = EXCLUDED.exit_frame,
-				exit_ts = EXCLUDED.exit_ts, dwell_ms = EXCLUDED.dwell_ms, inserted_at = now()`, r...); err != nil {
-			return fmt.Errorf("write zone exit: %w", err)
+				exit_ts = EXCLUDED.exit_ts, dwell_ms = EXCLUDED.dwell_ms, inserted_at = now()`, r...)
+	}
+	if b.Len() > 0 {
+		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+			return fmt.Errorf("write tracks, crossings and zone visits: %w", err)
 		}
 	}
 	if len(w.occ) > 0 {

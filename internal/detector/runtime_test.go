@@ -118,10 +118,10 @@ func TestRuntimeOptions(t *testing.T) {
 	}
 }
 
-// TestGPUBackendsWithoutGPU: on a machine without the GPU provider
-// libraries, the GPU backends fail with an error that says what is needed;
-// TensorRT is refused on OpenCV.
-func TestGPUBackendsWithoutGPU(t *testing.T) {
+// TestGPUBackends: a GPU backend either runs and finds what the CPU finds,
+// or, on a machine without the GPU provider libraries, fails with an error
+// that says what is needed; TensorRT is refused on OpenCV.
+func TestGPUBackends(t *testing.T) {
 	requireORT(t)
 	if _, err := New(Options{Runtime: RuntimeOpenCV, Backend: BackendTensorRT}); err == nil ||
 		!strings.Contains(err.Error(), "needs ONNX Runtime") {
@@ -130,13 +130,24 @@ func TestGPUBackendsWithoutGPU(t *testing.T) {
 	if _, err := New(Options{Backend: "rocm"}); err == nil {
 		t.Error("backend rocm accepted")
 	}
+	img := readImage(t, "messi5.jpg")
+	want, err := newTestDetector(t, Options{Runtime: RuntimeONNX}).Detect(img)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, b := range []string{BackendCUDA, BackendTensorRT} {
-		_, err := New(Options{Runtime: RuntimeONNX, Backend: b, TensorRTCache: t.TempDir()})
-		if err == nil {
-			t.Skipf("backend %s loaded: this machine has the GPU provider libraries", b)
+		d, err := New(Options{Runtime: RuntimeONNX, Backend: b, TensorRTCache: t.TempDir()})
+		if err != nil {
+			if !strings.Contains(err.Error(), "docs/gpu.md") {
+				t.Errorf("backend %s without its libraries: %v; want an error pointing at docs/gpu.md", b, err)
+			}
+			continue
 		}
-		if !strings.Contains(err.Error(), "docs/gpu.md") {
-			t.Errorf("backend %s without its libraries: %v; want an error pointing at docs/gpu.md", b, err)
+		// The libraries are here: the GPU must find what the CPU finds.
+		got, err := d.Detect(img)
+		d.Close()
+		if err != nil || len(got) != len(want) {
+			t.Errorf("backend %s: %d detections (%v), the CPU %d", b, len(got), err, len(want))
 		}
 	}
 }

@@ -90,3 +90,24 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// WithDefaults fills the zero fields with DefaultConfig's values.
+func (c Config) WithDefaults() Config {
+	d := DefaultConfig()
+	orDefault(&c.HighScore, d.HighScore)
+	orDefault(&c.LowScore, d.LowScore)
+	orDefault(&c.NewTrackScore, d.NewTrackScore)
+	orDefault(&c.MatchIoU, d.MatchIoU)
+	orDefault(&c.LowMatchIoU, d.LowMatchIoU)
+	orDefault(&c.TentativeMatchIoU, d.TentativeMatchIoU)
+	orDefault(&c.ConfirmHits, d.ConfirmHits)
+	orDefault(&c.MaxLost, d.MaxLost)
+	return c
+}
+
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}

@@ -276,3 +276,15 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		t.Fatalf("default config: %v", err)
 	}
 }
+
+func TestConfigWithDefaults(t *testing.T) {
+	if got := (Config{}).WithDefaults(); got != DefaultConfig() {
+		t.Errorf("zero config with defaults = %+v", got)
+	}
+	c := Config{MaxLost: 60, LowScore: 0.2}.WithDefaults()
+	want := DefaultConfig()
+	want.MaxLost, want.LowScore = 60, 0.2
+	if c != want {
+		t.Errorf("with defaults = %+v, want %+v", c, want)
+	}
+}

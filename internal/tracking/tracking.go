@@ -25,26 +25,7 @@ type Config struct {
 
 // WithDefaults fills the zero fields.
 func (c Config) WithDefaults() Config {
-	d := track.DefaultConfig()
-	t := &c.Tracker
-	for _, f := range []struct{ v, def *float32 }{
-		{&t.HighScore, &d.HighScore}, {&t.LowScore, &d.LowScore}, {&t.NewTrackScore, &d.NewTrackScore}} {
-		if *f.v == 0 {
-			*f.v = *f.def
-		}
-	}
-	for _, f := range []struct{ v, def *float64 }{
-		{&t.MatchIoU, &d.MatchIoU}, {&t.LowMatchIoU, &d.LowMatchIoU}, {&t.TentativeMatchIoU, &d.TentativeMatchIoU}} {
-		if *f.v == 0 {
-			*f.v = *f.def
-		}
-	}
-	if t.ConfirmHits == 0 {
-		t.ConfirmHits = d.ConfirmHits
-	}
-	if t.MaxLost == 0 {
-		t.MaxLost = d.MaxLost
-	}
+	c.Tracker = c.Tracker.WithDefaults()
 	c.Config = c.Config.WithDefaults()
 	return c
 }

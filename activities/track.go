@@ -40,21 +40,17 @@ type TrackResult struct {
 // exactly the tracks an undisturbed run has.
 func (a *Activities) TrackChunk(ctx context.Context, in TrackInput) (TrackResult, error) {
 	what := fmt.Sprintf("track capture %s chunk %d", in.CaptureID, in.Seq)
-	cfg := tracking.Config{}
-	if in.Tracking != nil {
-		cfg = *in.Tracking
-	}
 	defer beating(ctx)()
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
-		f, next, err := loadFollower(ctx, tx, in.CaptureID, cfg)
+		f, st, err := loadFollower(ctx, tx, in.CaptureID, in.Tracking)
 		if err != nil {
 			return err
 		}
 		switch {
-		case next > in.Seq:
+		case st.next > in.Seq:
 			return nil // written by an earlier attempt
-		case next < in.Seq:
-			return fmt.Errorf("chunk %d is not tracked yet", next)
+		case st.next < in.Seq:
+			return fmt.Errorf("chunk %d is not tracked yet", st.next)
 		}
 		frames, err := chunkFrames(ctx, tx, in.CaptureID, in.Seq)
 		if err != nil {
@@ -91,32 +87,21 @@ type FinishTrackingInput struct {
 // FinishTracking closes the zone visits of tracks still inside a zone at
 // the end of the capture, once.
 func (a *Activities) FinishTracking(ctx context.Context, in FinishTrackingInput) (TrackResult, error) {
-	cfg := tracking.Config{}
-	if in.Tracking != nil {
-		cfg = *in.Tracking
-	}
 	defer beating(ctx)()
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
-		var finished bool
-		var next int
-		err := tx.QueryRow(ctx, `SELECT finished, next_chunk FROM track_state WHERE capture_id = $1 FOR UPDATE`,
-			in.CaptureID).Scan(&finished, &next)
-		if errors.Is(err, pgx.ErrNoRows) || finished {
-			return nil // nothing was tracked, or this ran before
-		}
-		if err != nil {
-			return fmt.Errorf("read tracking state: %w", err)
-		}
-		f, _, err := loadFollower(ctx, tx, in.CaptureID, cfg)
+		f, st, err := loadFollower(ctx, tx, in.CaptureID, in.Tracking)
 		if err != nil {
 			return err
+		}
+		if !st.saved || st.finished {
+			return nil // nothing was tracked, or this ran before
 		}
 		w := newTrackWriter(TrackInput{CaptureID: in.CaptureID, StreamID: in.StreamID, StartedAt: in.StartedAt})
 		w.events(f.Finish())
 		if err := w.write(ctx, tx); err != nil {
 			return err
 		}
-		return saveFollower(ctx, tx, in.CaptureID, next, true, f)
+		return saveFollower(ctx, tx, in.CaptureID, st.next, true, f)
 	})
 	if err != nil {
 		return TrackResult{}, fmt.Errorf("finish tracking capture %s: %w", in.CaptureID, err)
@@ -160,28 +145,40 @@ type badStateError struct{ err error }
 func (e *badStateError) Error() string { return e.err.Error() }
 func (e *badStateError) Unwrap() error { return e.err }
 
-// loadFollower locks the capture's tracking state and restores it, or
-// starts afresh before the first chunk. It returns the next chunk to track.
-func loadFollower(ctx context.Context, tx pgx.Tx, captureID string, cfg tracking.Config) (*tracking.Follower, int, error) {
-	var next int
+// savedState is where a capture's tracking stands.
+type savedState struct {
+	saved    bool // a chunk was tracked
+	next     int  // the next chunk to track
+	finished bool // FinishTracking ran
+}
+
+// loadFollower locks the capture's tracking state and restores it with
+// settings (nil: the defaults), or starts afresh before the first chunk.
+func loadFollower(ctx context.Context, tx pgx.Tx, captureID string, settings *tracking.Config) (*tracking.Follower, savedState, error) {
+	var cfg tracking.Config
+	if settings != nil {
+		cfg = *settings
+	}
+	var st savedState
 	var state []byte
-	err := tx.QueryRow(ctx, `SELECT next_chunk, state::text FROM track_state WHERE capture_id = $1 FOR UPDATE`,
-		captureID).Scan(&next, &state)
+	err := tx.QueryRow(ctx, `SELECT next_chunk, finished, state::text FROM track_state WHERE capture_id = $1 FOR UPDATE`,
+		captureID).Scan(&st.next, &st.finished, &state)
 	if errors.Is(err, pgx.ErrNoRows) {
 		f, err := tracking.New(cfg)
 		if err != nil {
-			return nil, 0, &badStateError{err}
+			return nil, st, &badStateError{err}
 		}
-		return f, 0, nil
+		return f, st, nil
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("read tracking state: %w", err)
+		return nil, st, fmt.Errorf("read tracking state: %w", err)
 	}
+	st.saved = true
 	f, err := tracking.Restore(cfg, state)
 	if err != nil {
-		return nil, 0, &badStateError{err}
+		return nil, st, &badStateError{err}
 	}
-	return f, next, nil
+	return f, st, nil
 }
 
 func saveFollower(ctx context.Context, tx pgx.Tx, captureID string, next int, finished bool, f *tracking.Follower) error {

@@ -101,10 +101,6 @@ func runTrack(ctx context.Context, cfg config.Config, args []string, stdout io.W
 	counts := tf.cfg.WithDefaults().Config
 	sum := trackSummary{Tracks: map[string]int{}, Counts: counting.NewSummary(counts)}
 	classOf := map[int64]string{}
-	lines := make([]annotate.LineCount, len(counts.Lines))
-	for i, l := range counts.Lines {
-		lines[i].Line = l
-	}
 	frame := gocv.NewMat()
 	defer frame.Close()
 	params := []int{gocv.IMWriteJpegQuality, activities.DefaultJPEGQuality}
@@ -144,17 +140,8 @@ func runTrack(ctx context.Context, cfg config.Config, args []string, stdout io.W
 		}
 		sum.Frames++
 		sum.Counts.Add(step.Events)
-		for _, c := range step.Events.Crossings {
-			for i := range lines {
-				if lines[i].Name == c.Line && c.Direction == counting.In {
-					lines[i].In++
-				} else if lines[i].Name == c.Line {
-					lines[i].Out++
-				}
-			}
-		}
 		if *annotateDir != "" {
-			if err := writeTracked(*annotateDir, idx, frame, dets, lines, counts.Zones, step.Events.Occupancy); err != nil {
+			if err := writeTracked(*annotateDir, idx, frame, dets, counts, sum.Counts, step.Events.Occupancy); err != nil {
 				return err
 			}
 		}
@@ -203,21 +190,27 @@ func writeTrackLine(w io.Writer, frame int, dets []detector.Detection, ev counti
 	return err
 }
 
-func writeTracked(dir string, idx int, frame gocv.Mat, dets []detector.Detection, lines []annotate.LineCount,
-	zones []counting.Zone, occ []counting.Occupancy) error {
+// writeTracked writes the frame with its tracked boxes, the lines with
+// their counts so far and the zones with how many are in them.
+func writeTracked(dir string, idx int, frame gocv.Mat, dets []detector.Detection, cfg counting.Config,
+	sum *counting.Summary, occ []counting.Occupancy) error {
 	img := frame.Clone()
 	defer img.Close()
-	var zc []annotate.ZoneCount
-	for _, z := range zones {
+	var drawn annotate.Counts
+	for _, l := range cfg.Lines {
+		t := sum.Lines[l.Name]
+		drawn.Lines = append(drawn.Lines, annotate.LineCount{Line: l, In: total(t.In), Out: total(t.Out)})
+	}
+	for _, z := range cfg.Zones {
 		n := 0
 		for _, o := range occ {
 			if o.Zone == z.Name {
 				n += o.Count
 			}
 		}
-		zc = append(zc, annotate.ZoneCount{Zone: z, Inside: n})
+		drawn.Zones = append(drawn.Zones, annotate.ZoneCount{Zone: z, Inside: n})
 	}
-	if err := annotate.DrawCounts(&img, annotate.Counts{Lines: lines, Zones: zc}); err != nil {
+	if err := annotate.DrawCounts(&img, drawn); err != nil {
 		return err
 	}
 	var tracked []detector.Detection
@@ -234,6 +227,15 @@ func writeTracked(dir string, idx int, frame gocv.Mat, dets []detector.Detection
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, fmt.Sprintf("frame_%06d.jpg", idx)), data, 0o644)
+}
+
+// total adds up counts per class.
+func total(perClass map[string]int) int {
+	n := 0
+	for _, v := range perClass {
+		n += v
+	}
+	return n
 }
 
 func printTrackSummary(w io.Writer, s trackSummary) error {

@@ -208,46 +208,43 @@ func (s *Server) frameCounts(ctx context.Context, id string, index int) (annotat
 	if cfg == nil || len(cfg.Lines)+len(cfg.Zones) == 0 {
 		return counts, nil
 	}
-	crossed := map[string][2]int{}
-	rows, err := s.db.Query(ctx, `SELECT line, direction, count(*)::int FROM crossings
-  WHERE capture_id = $1 AND frame_index <= $2 GROUP BY line, direction`, id, index)
+	type count struct {
+		Name, Direction string
+		N               int
+	}
+	collect := func(sql string) ([]count, error) {
+		rows, err := s.db.Query(ctx, sql, id, index)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, pgx.RowToStructByPos[count])
+	}
+	crossings, err := collect(`SELECT line, direction, count(*)::int FROM crossings
+  WHERE capture_id = $1 AND frame_index <= $2 GROUP BY line, direction`)
 	if err != nil {
 		return counts, dbError(what, err)
 	}
-	for rows.Next() {
-		var line, dir string
-		var n int
-		if err := rows.Scan(&line, &dir, &n); err != nil {
-			rows.Close()
-			return counts, dbError(what, err)
-		}
-		c := crossed[line]
-		if dir == counting.In {
-			c[0] = n
-		} else {
-			c[1] = n
-		}
-		crossed[line] = c
+	occupancy, err := collect(`SELECT zone, '', sum(count)::int FROM zone_occupancy
+  WHERE capture_id = $1 AND frame_index = $2 GROUP BY zone`)
+	if err != nil {
+		return counts, dbError(what, err)
 	}
-	rows.Close()
+	counts.Lines = make([]annotate.LineCount, len(cfg.Lines))
+	crossed := map[string]*annotate.LineCount{}
+	for i, l := range cfg.Lines {
+		counts.Lines[i].Line = l
+		crossed[l.Name] = &counts.Lines[i]
+	}
+	for _, c := range crossings {
+		if l := crossed[c.Name]; l != nil && c.Direction == counting.In {
+			l.In = c.N
+		} else if l != nil {
+			l.Out = c.N
+		}
+	}
 	inside := map[string]int{}
-	rows, err = s.db.Query(ctx, `SELECT zone, sum(count)::int FROM zone_occupancy
-  WHERE capture_id = $1 AND frame_index = $2 GROUP BY zone`, id, index)
-	if err != nil {
-		return counts, dbError(what, err)
-	}
-	for rows.Next() {
-		var zone string
-		var n int
-		if err := rows.Scan(&zone, &n); err != nil {
-			rows.Close()
-			return counts, dbError(what, err)
-		}
-		inside[zone] = n
-	}
-	rows.Close()
-	for _, l := range cfg.Lines {
-		counts.Lines = append(counts.Lines, annotate.LineCount{Line: l, In: crossed[l.Name][0], Out: crossed[l.Name][1]})
+	for _, o := range occupancy {
+		inside[o.Name] = o.N
 	}
 	for _, z := range cfg.Zones {
 		counts.Zones = append(counts.Zones, annotate.ZoneCount{Zone: z, Inside: inside[z.Name]})

@@ -18,29 +18,15 @@ import (
 func TestRollupEndpoints(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.addStream("lobby", "/videos/lobby.avi")
-	e.addStream("dock", "/videos/dock.avi")
 	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	e.addCapture("c1", "lobby", "completed", t0)
-	e.addCapture("c2", "dock", "completed", t0)
-	e.exec(`INSERT INTO chunks (capture_id, seq, stream_id, object_key, first_frame, frame_count, start_ms, end_ms)
-		VALUES ('c1', 0, 'lobby', 'k', 0, 4, 0, 1), ('c2', 0, 'dock', 'k', 0, 2, 0, 1)`)
-	e.exec(`INSERT INTO frames (capture_id, frame_index, stream_id, chunk_seq, pts_ms, ts, width, height, detection_count, model)
-		SELECT c, i, s, 0, i * 60000, $1::timestamptz + i * interval '1 minute', 640, 480, 0, 'm'
-		FROM (VALUES ('c1', 'lobby', 4), ('c2', 'dock', 2)) v(c, s, n), generate_series(0, n - 1) i`, t0)
+	e.addLobbyAndDock(t0, time.Minute)
 	e.exec(`INSERT INTO detections (capture_id, frame_index, det_index, stream_id, ts, class_id, class_name, score, x1, y1, x2, y2)
 		SELECT f.capture_id, f.frame_index, row_number() OVER (PARTITION BY f.capture_id, f.frame_index) - 1, f.stream_id, f.ts,
 		       0, v.cls, v.score, 0, 0, 1, 1
 		FROM frames f JOIN (VALUES ('c1', 0, 3, 'person', 0.9), ('c1', 0, 1, 'car', 0.2), ('c1', 1, 1, 'person', 0.9),
 			('c1', 3, 2, 'person', 0.9), ('c2', 0, 1, 'truck', 0.8), ('c2', 1, 1, 'truck', 0.8), ('c2', 1, 1, 'person', 0.7))
 			v(c, i, n, cls, score) ON f.capture_id = v.c AND f.frame_index = v.i, generate_series(1, v.n)`)
-	p, err := dbtlike.DefaultProject()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Run(context.Background(), e.db, dbtlike.RunOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}); err != nil {
-		t.Fatal(err)
-	}
+	e.rollup()
 
 	var objects []ObjectOverall
 	e.get("/api/v1/rankings/objects", http.StatusOK, &objects)
@@ -150,16 +136,8 @@ func equal[T comparable](a, b []T) bool {
 func TestTrackingEndpoints(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.addStream("lobby", "/videos/lobby.avi")
-	e.addStream("dock", "/videos/dock.avi")
 	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	e.addCapture("c1", "lobby", "completed", t0)
-	e.addCapture("c2", "dock", "completed", t0)
-	e.exec(`INSERT INTO chunks (capture_id, seq, stream_id, object_key, first_frame, frame_count, start_ms, end_ms)
-		VALUES ('c1', 0, 'lobby', 'k', 0, 4, 0, 1), ('c2', 0, 'dock', 'k', 0, 2, 0, 1)`)
-	e.exec(`INSERT INTO frames (capture_id, frame_index, stream_id, chunk_seq, pts_ms, ts, width, height, detection_count, model)
-		SELECT c, i, s, 0, i * 30000, $1::timestamptz + i * interval '30 seconds', 640, 480, 1, 'm'
-		FROM (VALUES ('c1', 'lobby', 4), ('c2', 'dock', 2)) v(c, s, n), generate_series(0, n - 1) i`, t0)
+	e.addLobbyAndDock(t0, 30*time.Second)
 	e.exec(`INSERT INTO detections (capture_id, frame_index, det_index, stream_id, ts, class_id, class_name, score, x1, y1, x2, y2, track_id)
 		SELECT capture_id, frame_index, 0, stream_id, ts, 0, 'person', 0.9, 0, 0, 1, 1, CASE WHEN frame_index < 2 THEN 1 ELSE 3 END
 		FROM frames`)
@@ -178,13 +156,7 @@ func TestTrackingEndpoints(t *testing.T) {
 		VALUES ('c1', 'desk', 1, 0, 'lobby', 'person', $1, 1, $1::timestamptz + interval '30 s', 30000)`, t0)
 	e.exec(`INSERT INTO zone_occupancy (capture_id, frame_index, zone, class_name, stream_id, ts, count) VALUES
 		('c1', 0, 'desk', 'person', 'lobby', $1, 1), ('c1', 1, 'desk', 'person', 'lobby', $1::timestamptz + interval '30 s', 1)`, t0)
-	p, err := dbtlike.DefaultProject()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Run(context.Background(), e.db, dbtlike.RunOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}); err != nil {
-		t.Fatal(err)
-	}
+	e.rollup()
 
 	var tracks []Track
 	e.get("/api/v1/streams/lobby/tracks?capture=c1", http.StatusOK, &tracks)
@@ -223,4 +195,31 @@ func TestTrackingEndpoints(t *testing.T) {
 	}
 	e.wantError(http.MethodGet, "/api/v1/rankings/streams?object=person&by=loudest", "", http.StatusBadRequest, "invalid by")
 	e.wantError(http.MethodGet, "/api/v1/streams/lobby/zones?from=2024-05-02T00:00:00Z&to=2024-05-01T00:00:00Z", "", http.StatusBadRequest, "invalid time range")
+}
+
+// addLobbyAndDock registers the streams lobby and dock, each with a
+// completed capture from t0 (c1 and c2) of one chunk: 4 frames of lobby and
+// 2 of dock, every apart.
+func (e *env) addLobbyAndDock(t0 time.Time, every time.Duration) {
+	e.addStream("lobby", "/videos/lobby.avi")
+	e.addStream("dock", "/videos/dock.avi")
+	e.addCapture("c1", "lobby", "completed", t0)
+	e.addCapture("c2", "dock", "completed", t0)
+	e.exec(`INSERT INTO chunks (capture_id, seq, stream_id, object_key, first_frame, frame_count, start_ms, end_ms)
+		VALUES ('c1', 0, 'lobby', 'k', 0, 4, 0, 1), ('c2', 0, 'dock', 'k', 0, 2, 0, 1)`)
+	e.exec(`INSERT INTO frames (capture_id, frame_index, stream_id, chunk_seq, pts_ms, ts, width, height, detection_count, model)
+		SELECT c, i, s, 0, i * $2::bigint, $1::timestamptz + i * ($2::bigint * interval '1 millisecond'), 640, 480, 0, 'm'
+		FROM (VALUES ('c1', 'lobby', 4), ('c2', 'dock', 2)) v(c, s, n), generate_series(0, n - 1) i`, t0, every.Milliseconds())
+}
+
+// rollup runs the real rollup models.
+func (e *env) rollup() {
+	e.t.Helper()
+	p, err := dbtlike.DefaultProject()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := p.Run(context.Background(), e.db, dbtlike.RunOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}); err != nil {
+		e.t.Fatal(err)
+	}
 }

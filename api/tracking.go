@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 )
 
@@ -107,14 +108,22 @@ func (s *Server) listTracks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := queryAnalytics[Track](s, ctx, "listing tracks of stream "+st.ID, `
+	// tracks is a table the pipeline writes, not a rollup's: it always exists.
+	rows, err := s.db.Query(ctx, `
 SELECT capture_id, track_id, class_name, first_frame, last_frame, first_ts, last_ts, frames_seen, zones
 FROM tracks
 WHERE stream_id = $1 AND ($2 = '' OR capture_id = $2) AND ($3::text IS NULL OR class_name = $3)
 ORDER BY first_ts DESC, capture_id, track_id
 LIMIT $4`, st.ID, capture, obj, limit)
 	if err != nil {
-		return err
+		return dbError("listing tracks of stream "+st.ID, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Track])
+	if err != nil {
+		return dbError("listing tracks of stream "+st.ID, err)
+	}
+	if out == nil {
+		out = []Track{}
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -92,9 +92,6 @@ func (f *Follower) Next(fr Frame) Result {
 // their last frame inside.
 func (f *Follower) Finish() counting.Events { return f.counter.Finish() }
 
-// Frames is the number of frames consumed.
-func (f *Follower) Frames() int { return f.tracker.Frames() }
-
 // state is what a Follower saves between chunks.
 type state struct {
 	Tracker track.State    `json:"tracker"`

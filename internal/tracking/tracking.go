@@ -55,7 +55,6 @@ type Result struct {
 
 // Follower tracks and counts one capture's frames, in order.
 type Follower struct {
-	cfg     Config
 	tracker *track.Tracker
 	counter *counting.Counter
 	obs     []counting.Observation
@@ -64,10 +63,7 @@ type Follower struct {
 // New starts a capture's tracking.
 func New(cfg Config) (*Follower, error) {
 	cfg = cfg.WithDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	t, err := track.New(cfg.Tracker)
+	t, err := track.New(cfg.Tracker) // each part validates its settings
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +71,7 @@ func New(cfg Config) (*Follower, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Follower{cfg: cfg, tracker: t, counter: c}, nil
+	return &Follower{tracker: t, counter: c}, nil
 }
 
 // Next consumes the next frame.
@@ -122,5 +118,5 @@ func Restore(cfg Config, data []byte) (*Follower, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tracking: restore: %w", err)
 	}
-	return &Follower{cfg: cfg, tracker: t, counter: c}, nil
+	return &Follower{tracker: t, counter: c}, nil
 }

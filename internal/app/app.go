@@ -4,8 +4,11 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"time"
 
@@ -139,10 +142,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, needs Needs)
 		}
 	}
 	if needs.Temporal {
-		c, err := client.DialContext(ctx, client.Options{
-			HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-			Logger: tlog.NewStructuredLogger(log),
-		})
+		opts, err := TemporalOptions(cfg)
+		if err != nil {
+			return nil, err
+		}
+		opts.Logger = tlog.NewStructuredLogger(log)
+		c, err := client.DialContext(ctx, opts)
 		if err != nil {
 			return nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
 		}
@@ -152,6 +157,39 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, needs Needs)
 	}
 	ok = true
 	return a, nil
+}
+
+// TemporalOptions are the client options the settings give: address,
+// namespace, and TLS with an API key or a client certificate, as Temporal
+// Cloud and TLS clusters need.
+func TemporalOptions(cfg config.Config) (client.Options, error) {
+	opts := client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace}
+	if !cfg.TemporalTLS && cfg.TemporalTLSCert == "" && cfg.TemporalAPIKey == "" && cfg.TemporalCA == "" {
+		return opts, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.TemporalCA != "" {
+		pem, err := os.ReadFile(cfg.TemporalCA)
+		if err != nil {
+			return opts, fmt.Errorf("SIGHTLINE_TEMPORAL_TLS_CA: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return opts, fmt.Errorf("SIGHTLINE_TEMPORAL_TLS_CA: %s holds no PEM certificate", cfg.TemporalCA)
+		}
+	}
+	if cfg.TemporalTLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TemporalTLSCert, cfg.TemporalTLSKey)
+		if err != nil {
+			return opts, fmt.Errorf("SIGHTLINE_TEMPORAL_TLS_CERT and _KEY: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	opts.ConnectionOptions.TLS = tc
+	if cfg.TemporalAPIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.TemporalAPIKey)
+	}
+	return opts, nil
 }
 
 // Close releases everything Open opened, newest first.

@@ -25,11 +25,22 @@ type Config struct {
 	PostgresDSN        string // SIGHTLINE_PG_DSN
 	TemporalAddress    string // SIGHTLINE_TEMPORAL_ADDRESS
 	TemporalNamespace  string // SIGHTLINE_TEMPORAL_NAMESPACE
+	// Temporal Cloud or a cluster behind TLS: an API key, or a client
+	// certificate (mTLS). Either turns TLS on; TemporalTLS alone trusts the
+	// system's roots.
+	TemporalTLS     bool   // SIGHTLINE_TEMPORAL_TLS
+	TemporalTLSCert string // SIGHTLINE_TEMPORAL_TLS_CERT: client certificate (PEM file)
+	TemporalTLSKey  string // SIGHTLINE_TEMPORAL_TLS_KEY: its private key (PEM file)
+	TemporalCA      string // SIGHTLINE_TEMPORAL_TLS_CA: CA bundle (PEM file) replacing the system's roots
+	TemporalAPIKey  string // SIGHTLINE_TEMPORAL_API_KEY: never logged
 	MinIOEndpoint      string // SIGHTLINE_MINIO_ENDPOINT (host:port)
 	MinIOAccessKey     string // SIGHTLINE_MINIO_ACCESS_KEY
 	MinIOSecretKey     string // SIGHTLINE_MINIO_SECRET_KEY
 	MinIOBucket        string // SIGHTLINE_MINIO_BUCKET
 	APIAddress         string // SIGHTLINE_API_ADDR
+	// MetricsAddress serves /metrics for a worker; empty: none. The API
+	// serves /metrics on APIAddress whatever this says.
+	MetricsAddress string // SIGHTLINE_METRICS_ADDR
 	TaskQueue          string // SIGHTLINE_TASK_QUEUE: workflows, capture, rollup
 	DetectTaskQueue    string // SIGHTLINE_DETECT_TASK_QUEUE: detection activities
 	GPUDetectTaskQueue string // SIGHTLINE_GPU_DETECT_TASK_QUEUE: detection on GPU workers (worker --gpu)
@@ -104,11 +115,17 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		PostgresDSN:         r.str("SIGHTLINE_PG_DSN", "postgres://postgres@127.0.0.1:55432/sightline?sslmode=disable"),
 		TemporalAddress:     r.str("SIGHTLINE_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
 		TemporalNamespace:   r.str("SIGHTLINE_TEMPORAL_NAMESPACE", "default"),
+		TemporalTLS:         r.bool("SIGHTLINE_TEMPORAL_TLS", false),
+		TemporalTLSCert:     r.str("SIGHTLINE_TEMPORAL_TLS_CERT", ""),
+		TemporalTLSKey:      r.str("SIGHTLINE_TEMPORAL_TLS_KEY", ""),
+		TemporalCA:          r.str("SIGHTLINE_TEMPORAL_TLS_CA", ""),
+		TemporalAPIKey:      r.str("SIGHTLINE_TEMPORAL_API_KEY", ""),
 		MinIOEndpoint:       r.str("SIGHTLINE_MINIO_ENDPOINT", "127.0.0.1:9000"),
 		MinIOAccessKey:      r.str("SIGHTLINE_MINIO_ACCESS_KEY", "sightline"),
 		MinIOSecretKey:      r.str("SIGHTLINE_MINIO_SECRET_KEY", "sightline-secret"),
 		MinIOBucket:         r.str("SIGHTLINE_MINIO_BUCKET", "sightline"),
 		APIAddress:          r.str("SIGHTLINE_API_ADDR", "127.0.0.1:8080"),
+		MetricsAddress:      r.str("SIGHTLINE_METRICS_ADDR", ""),
 		TaskQueue:           r.str("SIGHTLINE_TASK_QUEUE", contract.DefaultTaskQueue),
 		DetectTaskQueue:     r.str("SIGHTLINE_DETECT_TASK_QUEUE", contract.DefaultDetectTaskQueue),
 		GPUDetectTaskQueue:  r.str("SIGHTLINE_GPU_DETECT_TASK_QUEUE", contract.DefaultGPUDetectQueue),
@@ -131,6 +148,9 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		RetainChunksDays:    r.int("SIGHTLINE_RETAIN_CHUNKS_DAYS", 7, 0),
 		RetainRowsDays:      r.int("SIGHTLINE_RETAIN_ROWS_DAYS", 365, 0),
 		RetentionEvery:      r.duration("SIGHTLINE_RETENTION_EVERY", time.Hour, MinRetentionEvery),
+	}
+	if (c.TemporalTLSCert == "") != (c.TemporalTLSKey == "") {
+		r.errs = append(r.errs, errors.New("SIGHTLINE_TEMPORAL_TLS_CERT and SIGHTLINE_TEMPORAL_TLS_KEY go together: set both or neither"))
 	}
 	if err := errors.Join(r.errs...); err != nil {
 		return Config{}, err
@@ -239,11 +259,17 @@ func (c Config) LogValue() slog.Value {
 		slog.String("pg_dsn", redactDSN(c.PostgresDSN)),
 		slog.String("temporal_address", c.TemporalAddress),
 		slog.String("temporal_namespace", c.TemporalNamespace),
+		slog.Bool("temporal_tls", c.TemporalTLS),
+		slog.String("temporal_tls_cert", c.TemporalTLSCert),
+		slog.String("temporal_tls_key", c.TemporalTLSKey),
+		slog.String("temporal_tls_ca", c.TemporalCA),
+		slog.String("temporal_api_key", redact(c.TemporalAPIKey)),
 		slog.String("minio_endpoint", c.MinIOEndpoint),
 		slog.String("minio_access_key", c.MinIOAccessKey),
 		slog.String("minio_secret_key", redact(c.MinIOSecretKey)),
 		slog.String("minio_bucket", c.MinIOBucket),
 		slog.String("api_addr", c.APIAddress),
+		slog.String("metrics_addr", c.MetricsAddress),
 		slog.String("task_queue", c.TaskQueue),
 		slog.String("detect_task_queue", c.DetectTaskQueue),
 		slog.String("gpu_detect_task_queue", c.GPUDetectTaskQueue),

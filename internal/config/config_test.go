@@ -168,12 +168,25 @@ func TestMalformedAll(t *testing.T) {
 	}
 }
 
+func TestTemporalTLSPairs(t *testing.T) {
+	_, err := FromLookup(env(map[string]string{"SIGHTLINE_TEMPORAL_TLS_CERT": "c.pem"}))
+	if err == nil || !strings.Contains(err.Error(), "SIGHTLINE_TEMPORAL_TLS_KEY") {
+		t.Errorf("a certificate without its key: %v", err)
+	}
+	c, err := FromLookup(env(map[string]string{"SIGHTLINE_TEMPORAL_TLS_CERT": "c.pem", "SIGHTLINE_TEMPORAL_TLS_KEY": "k.pem",
+		"SIGHTLINE_METRICS_ADDR": ":9464"}))
+	if err != nil || c.TemporalTLSKey != "k.pem" || c.MetricsAddress != ":9464" {
+		t.Errorf("%+v %v", c, err)
+	}
+}
+
 func TestSecretsRedacted(t *testing.T) {
 	c, err := FromLookup(env(map[string]string{
 		"SIGHTLINE_API_TOKEN":        "tok-write-1",
 		"SIGHTLINE_API_READ_TOKEN":   "tok-read-2",
 		"SIGHTLINE_MINIO_SECRET_KEY": "minio-secret-3",
 		"SIGHTLINE_PG_DSN":           "postgres://app:pg-pass-4@db:5432/s",
+		"SIGHTLINE_TEMPORAL_API_KEY": "temporal-key-5",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +196,7 @@ func TestSecretsRedacted(t *testing.T) {
 	for name, out := range map[string]string{
 		"String": c.String(), "%v": fmt.Sprintf("%v", c), "%+v": fmt.Sprintf("%+v", c), "slog": logged.String(),
 	} {
-		for _, secret := range []string{"tok-write-1", "tok-read-2", "minio-secret-3", "pg-pass-4"} {
+		for _, secret := range []string{"tok-write-1", "tok-read-2", "minio-secret-3", "pg-pass-4", "temporal-key-5"} {
 			if strings.Contains(out, secret) {
 				t.Errorf("%s shows %s: %s", name, secret, out)
 			}

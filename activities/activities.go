@@ -19,6 +19,7 @@ import (
 	dbtlike "github.com/sightline-video/sightline/dbt_like"
 	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/detector"
+	"github.com/sightline-video/sightline/internal/metrics"
 	"github.com/sightline-video/sightline/internal/objstore"
 	"github.com/sightline-video/sightline/internal/source"
 	"github.com/sightline-video/sightline/internal/tracking"
@@ -38,7 +39,9 @@ type Activities struct {
 	SourceOptions source.Options
 	// Temporal, when set, lets the capture announce chunks to its workflow.
 	Temporal client.Client
-	Log      *slog.Logger
+	// Metrics, when set, counts what the activities do for Prometheus.
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
 }
 
 func (a *Activities) log() *slog.Logger {

@@ -273,6 +273,7 @@ func (a *Activities) reconnect(ctx context.Context, in CaptureInput, spec source
 	if err := record(nil); err != nil {
 		return nil, err
 	}
+	a.Metrics.Gap(in.StreamID)
 	wait := reconnectFirst
 	for {
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
@@ -287,6 +288,7 @@ func (a *Activities) reconnect(ctx context.Context, in CaptureInput, spec source
 				return nil, err
 			}
 			prog.Gaps = gap + 1
+			a.Metrics.Reconnected(in.StreamID)
 			a.log().Info("live source back", "capture", in.CaptureID, "gap", now.Sub(began).Round(time.Millisecond))
 			return r, nil
 		}
@@ -350,6 +352,7 @@ func (a *Activities) flushChunk(ctx context.Context, in CaptureInput, prog *Capt
 		return fmt.Errorf("capture %s: record progress: %w", in.CaptureID, err)
 	}
 	activity.RecordHeartbeat(ctx, *prog)
+	a.Metrics.Captured(in.StreamID, len(frames))
 	return nil
 }
 

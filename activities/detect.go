@@ -39,6 +39,7 @@ type DetectResult struct {
 // frame row per frame and one row per detection. The chunk's rows are
 // replaced in one transaction, so a retry leaves exactly one copy.
 func (a *Activities) DetectChunk(ctx context.Context, in DetectInput) (DetectResult, error) {
+	began := time.Now()
 	what := fmt.Sprintf("detect capture %s chunk %d", in.CaptureID, in.Chunk.Seq)
 	pool, err := a.Detectors.Pool(in.Model)
 	if err != nil {
@@ -77,6 +78,7 @@ func (a *Activities) DetectChunk(ctx context.Context, in DetectInput) (DetectRes
 		return DetectResult{}, fmt.Errorf("%s: %w", what, err)
 	}
 	model := pool.Model().Name
+	perClass := map[string]int{}
 	var frameRows, detRows [][]any
 	for i, f := range frames {
 		r := results[i]
@@ -86,9 +88,11 @@ func (a *Activities) DetectChunk(ctx context.Context, in DetectInput) (DetectRes
 		for j, d := range r.dets {
 			detRows = append(detRows, []any{in.CaptureID, f.Index, int16(j), in.StreamID, ts, int16(d.ClassID),
 				d.Class, d.Score, d.Box[0], d.Box[1], d.Box[2], d.Box[3]})
+			perClass[d.Class]++
 		}
 	}
 
+	var lagUS int64 // from the chunk being stored to its rows committing, on the database's clock
 	err = pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		// Deleting the chunk's frames cascades to their detections.
 		if _, err := tx.Exec(ctx, `DELETE FROM frames WHERE capture_id = $1 AND chunk_seq = $2`, in.CaptureID, in.Chunk.Seq); err != nil {
@@ -102,8 +106,9 @@ func (a *Activities) DetectChunk(ctx context.Context, in DetectInput) (DetectRes
 			"stream_id", "ts", "class_id", "class_name", "score", "x1", "y1", "x2", "y2"}, pgx.CopyFromRows(detRows)); err != nil {
 			return fmt.Errorf("write detections: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE chunks SET detected_at = now() WHERE capture_id = $1 AND seq = $2`,
-			in.CaptureID, in.Chunk.Seq); err != nil {
+		err := tx.QueryRow(ctx, `UPDATE chunks SET detected_at = now() WHERE capture_id = $1 AND seq = $2
+			RETURNING (extract(epoch FROM clock_timestamp() - written_at) * 1e6)::bigint`, in.CaptureID, in.Chunk.Seq).Scan(&lagUS)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("mark chunk detected: %w", err)
 		}
 		return nil
@@ -111,6 +116,7 @@ func (a *Activities) DetectChunk(ctx context.Context, in DetectInput) (DetectRes
 	if err != nil {
 		return DetectResult{}, fmt.Errorf("%s: %w", what, err)
 	}
+	a.Metrics.Detected(model, pool.Backend(), time.Since(began), time.Duration(lagUS)*time.Microsecond, len(frames), perClass)
 	return DetectResult{Frames: len(frames), Detections: len(detRows)}, nil
 }
 

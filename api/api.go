@@ -22,6 +22,7 @@ import (
 
 	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/detector"
+	"github.com/sightline-video/sightline/internal/metrics"
 	"github.com/sightline-video/sightline/internal/objstore"
 	"github.com/sightline-video/sightline/internal/source"
 )
@@ -61,7 +62,10 @@ type Deps struct {
 	// Dashboard is the dashboard's built bundle (web.Dist); nil serves a
 	// page at / saying how to build it.
 	Dashboard fs.FS
-	Log       *slog.Logger
+	// Metrics are served at /metrics and time every request; nil makes
+	// the server its own.
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
 }
 
 // Server is the HTTP API. Build it with New.
@@ -81,6 +85,7 @@ type Server struct {
 	token     string
 	readToken string
 	log       *slog.Logger
+	metrics   *metrics.Metrics
 	echo      *echo.Echo
 
 	// probeTimeout bounds health checks and the live progress query, so a
@@ -109,6 +114,7 @@ func New(deps Deps) *Server {
 		token:           deps.Token,
 		readToken:       deps.ReadToken,
 		log:             deps.Log,
+		metrics:         deps.Metrics,
 		stopping:        make(chan struct{}),
 		probeTimeout:    3 * time.Second,
 		rpcTimeout:      10 * time.Second,
@@ -129,6 +135,9 @@ func New(deps Deps) *Server {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	if s.metrics == nil {
+		s.metrics = metrics.New()
+	}
 
 	e := echo.New()
 	e.HideBanner = true
@@ -140,6 +149,7 @@ func New(deps Deps) *Server {
 	e.Use(s.logRequests, s.recoverPanics, s.authenticate, s.limitBody, checkQuery)
 
 	e.GET("/healthz", s.health)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
 	e.GET("/api/v1/openapi.yaml", s.openAPI)
 	v1 := e.Group("/api/v1")
 	v1.GET("/streams", s.listStreams)

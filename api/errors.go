@@ -106,6 +106,11 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		req, res := c.Request(), c.Response()
+		route := c.Path()
+		if route == "" {
+			route = "unmatched" // one series for every unknown path
+		}
+		s.metrics.Served(route, req.Method, res.Status, time.Since(start))
 		s.log.Info("request", "method", req.Method, "uri", req.RequestURI, "route", c.Path(),
 			"status", res.Status, "bytes", res.Size, "duration", time.Since(start), "remote", c.RealIP())
 		return nil

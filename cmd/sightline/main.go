@@ -31,8 +31,8 @@ const usage = `usage: sightline <command> [flags]
 
 commands:
   dev       run the worker (all task queues) and the HTTP API in one process
-  worker    run a Temporal worker (--roles main,detect; --gpu: detect on CUDA from the GPU queue)
-  api       serve the HTTP API
+  worker    run a Temporal worker (--roles main,detect; --gpu: detect on CUDA from the GPU queue; --metrics-addr)
+  api       serve the HTTP API (with /metrics)
   migrate   apply database migrations
   rollup    run the rollup models now, list them, or schedule RollupWorkflow (--list, --select, --full-refresh, --schedule)
   capture   capture a source now and follow its progress (Ctrl-C: cancel or leave running)
@@ -88,6 +88,7 @@ func run(ctx context.Context, cmd string, args []string, stdout, stderr io.Write
 		fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 		roles := fs.String("roles", "main,detect", "task queues to serve: main, detect or both")
 		gpu := fs.Bool("gpu", false, "run detection on OpenCV's CUDA backend and serve the GPU detect task queue (SIGHTLINE_GPU_DETECT_TASK_QUEUE)")
+		fs.StringVar(&cfg.MetricsAddress, "metrics-addr", cfg.MetricsAddress, "serve /metrics and /healthz on this address (SIGHTLINE_METRICS_ADDR); empty: none")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
@@ -160,6 +161,9 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, serveWor
 		}
 		cancel()
 	}
+	if serveWorker && cfg.MetricsAddress != "" {
+		g.Go(func() error { return a.Metrics.Serve(ctx, cfg.MetricsAddress) })
+	}
 	if serveWorker {
 		g.Go(func() error {
 			return worker.Run(ctx, a.Temporal, a.Acts, worker.Options{
@@ -177,7 +181,11 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, serveWor
 			log.Warn("this binary has no dashboard: build it with `make build` (needs Node.js and npm)")
 			dashboard = nil
 		}
-		srv := api.New(api.Deps{DB: a.Acts.DB, Temporal: a.Temporal, TaskQueue: cfg.TaskQueue,
+		// The API reports the queues' backlogs, once for the deployment,
+		// rather than every worker.
+		a.Metrics.WatchTaskQueues(a.Temporal, cfg.TemporalNamespace,
+			[]string{cfg.TaskQueue, cfg.DetectTaskQueue, cfg.GPUDetectTaskQueue}, log)
+		srv := api.New(api.Deps{Metrics: a.Metrics, DB: a.Acts.DB, Temporal: a.Temporal, TaskQueue: cfg.TaskQueue,
 			DetectTaskQueue: cfg.DetectTaskQueue, SourcePolicy: app.SourcePolicy(cfg), Store: a.Acts.Store,
 			Models: a.Models, GPUDetectTaskQueue: cfg.GPUDetectTaskQueue, Token: cfg.APIToken,
 			ReadToken: cfg.APIReadToken, Retention: retentionPolicy(cfg), Dashboard: dashboard, Log: log})

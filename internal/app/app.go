@@ -20,6 +20,7 @@ import (
 	"github.com/sightline-video/sightline/internal/config"
 	"github.com/sightline-video/sightline/internal/db"
 	"github.com/sightline-video/sightline/internal/detector"
+	"github.com/sightline-video/sightline/internal/metrics"
 	"github.com/sightline-video/sightline/internal/objstore"
 	"github.com/sightline-video/sightline/internal/source"
 	schema "github.com/sightline-video/sightline/sql"
@@ -33,6 +34,9 @@ type App struct {
 	Temporal client.Client
 	Acts     *activities.Activities
 	Models   *detector.Registry // the models detection can run
+	// Metrics are the process's Prometheus collectors, fed by the
+	// activities, the detectors and the Temporal client.
+	Metrics *metrics.Metrics
 }
 
 // Needs says which parts to open.
@@ -71,7 +75,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, needs Needs)
 	if err != nil {
 		return nil, fmt.Errorf("load rollup models (SIGHTLINE_ROLLUP_MODELS, SIGHTLINE_ROLLUP_VARS): %w", err)
 	}
-	a := &App{Config: cfg, Log: log}
+	a := &App{Config: cfg, Log: log, Metrics: metrics.New()}
 	ok := false
 	defer func() {
 		if !ok {
@@ -88,7 +92,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, needs Needs)
 			return nil, err
 		}
 	}
-	a.Acts = &activities.Activities{DB: pool, Rollup: project, Log: log,
+	a.Acts = &activities.Activities{DB: pool, Rollup: project, Log: log, Metrics: a.Metrics,
 		Sources: &source.DefaultResolver{Policy: SourcePolicy(cfg)}, SourceOptions: SourceOptions}
 	// Built always: the API checks the models streams ask for against it.
 	if a.Models, err = detector.RegistryFor(cfg.ModelsDir, cfg.Model, detector.Layout(cfg.ModelLayout)); err != nil {
@@ -107,7 +111,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, needs Needs)
 		if n == 1 {
 			threads = 0 // let OpenCV use every core
 		}
-		opts := detector.Options{Threads: threads, Batch: cfg.DetectBatch, Runtime: cfg.DetectBackend, ORTLibrary: cfg.ORTLibrary}
+		opts := detector.Options{Threads: threads, Batch: cfg.DetectBatch, Runtime: cfg.DetectBackend, ORTLibrary: cfg.ORTLibrary,
+			OnBatch: a.Metrics.Forward}
 		if opts.Runtime == "" {
 			if lib, err := detector.InitONNXRuntime(cfg.ORTLibrary); err != nil {
 				log.Warn("detecting with OpenCV: ONNX Runtime is not available (make deps installs it into .tools/lib; SIGHTLINE_ORT_LIB points at another copy)", "error", err)
@@ -147,6 +152,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, needs Needs)
 			return nil, err
 		}
 		opts.Logger = tlog.NewStructuredLogger(log)
+		opts.MetricsHandler = a.Metrics.TemporalHandler()
 		c, err := client.DialContext(ctx, opts)
 		if err != nil {
 			return nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)

@@ -9,6 +9,7 @@ import (
 	"image"
 	"math"
 	"sync"
+	"time"
 
 	"gocv.io/x/gocv"
 
@@ -70,6 +71,9 @@ type Options struct {
 	// ORTLibrary is the path of libonnxruntime.so; empty looks in .tools/lib
 	// (see InitONNXRuntime).
 	ORTLibrary string
+	// OnBatch, when set, is told how long each batch a Pool runs took,
+	// forward pass with its pre- and post-processing, for metrics.
+	OnBatch func(model, backend string, took time.Duration)
 
 	autoRuntime bool // Runtime was empty: OpenCV may stand in for ONNX Runtime
 }
@@ -305,6 +309,15 @@ func openCVNet(opts Options, s Spec, data []byte) (gocv.Net, []string, error) {
 
 // Runtime is the runtime of the forward pass: RuntimeONNX or RuntimeOpenCV.
 func (d *Detector) Runtime() string { return d.opts.Runtime }
+
+// BackendLabel names what runs the forward pass, for metrics and logs: the
+// runtime, with the GPU provider when there is one ("onnxruntime-cuda").
+func (d *Detector) BackendLabel() string {
+	if d.opts.Backend == BackendCPU {
+		return d.opts.Runtime
+	}
+	return d.opts.Runtime + "-" + d.opts.Backend
+}
 
 // ModelName is the name of the model the Detector runs.
 func (d *Detector) ModelName() string { return d.m.spec.Name }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"gocv.io/x/gocv"
 )
@@ -29,6 +30,7 @@ type Pool struct {
 	mu      sync.Mutex
 	started bool
 	closed  bool
+	backend string // the networks' BackendLabel, once started
 }
 
 // task is a batch of frames waiting for a network.
@@ -79,6 +81,7 @@ func (p *Pool) start() error {
 		p.wg.Add(1)
 		go p.run(d)
 	}
+	p.backend = dets[0].BackendLabel()
 	p.started = true
 	return nil
 }
@@ -94,7 +97,12 @@ func (p *Pool) run(d *Detector) {
 				t.done(nil, err)
 				continue
 			}
-			t.done(d.DetectBatch(t.imgs, t.filter))
+			start := time.Now()
+			dets, err := d.DetectBatch(t.imgs, t.filter)
+			if p.opts.OnBatch != nil && err == nil {
+				p.opts.OnBatch(p.model.spec.Name, d.BackendLabel(), time.Since(start))
+			}
+			t.done(dets, err)
 		case <-p.done:
 			return
 		}
@@ -141,6 +149,14 @@ func (p *Pool) Detect(ctx context.Context, imgs []gocv.Mat, f *Filter) ([][]Dete
 	}
 	r := <-ch
 	return r.dets, r.err
+}
+
+// Backend is what runs the networks (Detector.BackendLabel); empty
+// until they are loaded.
+func (p *Pool) Backend() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.backend
 }
 
 // Size is the number of networks.

@@ -1,0 +1,2 @@
+// Package deploy tests the deployment files.
+package deploy

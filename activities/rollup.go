@@ -61,12 +61,14 @@ func (a *Activities) BuildRollupModel(ctx context.Context, in BuildRollupModelIn
 	if _, ok := a.Rollup.Model(in.Model); !ok {
 		return dbtlike.ModelResult{}, temporal.NewNonRetryableApplicationError("unknown rollup model "+in.Model, ErrTypeBadRollup, nil)
 	}
+	began := time.Now()
 	res, err := a.Rollup.BuildModel(ctx, a.DB, in.Model, dbtlike.BuildOptions{
 		FullRefresh: in.FullRefresh, Watermark: in.Watermark, Logger: a.log(),
 	})
 	if err != nil {
 		return res, fmt.Errorf("build rollup model %s: %w", in.Model, err)
 	}
+	a.Metrics.RolledUp(in.Model, time.Since(began))
 	return res, nil
 }
 
@@ -80,6 +82,9 @@ type RunRollupTestInput struct {
 // of severity warn returns its failing rows.
 func (a *Activities) RunRollupTest(ctx context.Context, in RunRollupTestInput) (dbtlike.TestResult, error) {
 	res, err := a.Rollup.RunTest(ctx, a.DB, in.Test, nil)
+	if res.Name != "" && !res.Passed() {
+		a.Metrics.TestFailed(in.Test)
+	}
 	var failed *dbtlike.TestFailedError
 	switch {
 	case errors.As(err, &failed):

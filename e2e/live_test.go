@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.temporal.io/sdk/client"
 
 	"github.com/sightline-video/sightline/activities"
@@ -18,6 +19,7 @@ import (
 	"github.com/sightline-video/sightline/internal/app"
 	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/detector"
+	"github.com/sightline-video/sightline/internal/metrics"
 	"github.com/sightline-video/sightline/internal/source"
 	"github.com/sightline-video/sightline/internal/source/sourcetest"
 	"github.com/sightline-video/sightline/internal/testenv"
@@ -29,9 +31,10 @@ import (
 // fresh queues, database and bucket.
 type liveStack struct {
 	testDB
-	tc     client.Client
-	queue  string
-	detect string
+	metrics *metrics.Metrics // the in-process worker's
+	tc      client.Client
+	queue   string
+	detect  string
 }
 
 func newLiveStack(t testing.TB, resolver source.Resolver) *liveStack {
@@ -60,8 +63,8 @@ func newDetectStack(t testing.TB, resolver source.Resolver, opts detector.Option
 		resolver = &source.DefaultResolver{Policy: source.Unrestricted}
 	}
 	acts := &activities.Activities{DB: pool, Store: testenv.Store(t), Detectors: dets, Rollup: project, Temporal: tc,
-		Sources: resolver, SourceOptions: app.SourceOptions}
-	s := &liveStack{testDB: testDB{t, pool}, tc: tc, queue: testenv.Name("main"), detect: testenv.Name("detect")}
+		Sources: resolver, SourceOptions: app.SourceOptions, Metrics: metrics.New()}
+	s := &liveStack{testDB: testDB{t, pool}, metrics: acts.Metrics, tc: tc, queue: testenv.Name("main"), detect: testenv.Name("detect")}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -160,6 +163,18 @@ func TestRTMPCaptureRidesOutAPublisherRestart(t *testing.T) {
 	}
 	if n := s.count(`SELECT count(*) FROM captures WHERE id = $1 AND status = 'completed'`, id); n != 1 {
 		t.Fatal("capture not marked completed")
+	}
+	// The metrics count what the capture recorded.
+	gaps := s.count(`SELECT count(*) FROM capture_gaps WHERE capture_id = $1`, id)
+	closed := s.count(`SELECT count(*) FROM capture_gaps WHERE capture_id = $1 AND ended_at IS NOT NULL`, id)
+	if got := testutil.ToFloat64(s.metrics.CaptureGaps.WithLabelValues("rtmp-cam")); int(got) != gaps {
+		t.Errorf("sightline_capture_gaps_total %v, database %d", got, gaps)
+	}
+	if got := testutil.ToFloat64(s.metrics.CaptureReconnects.WithLabelValues("rtmp-cam")); int(got) != closed {
+		t.Errorf("sightline_capture_reconnects_total %v, gaps ended by a reconnect %d", got, closed)
+	}
+	if got, want := testutil.ToFloat64(s.metrics.CaptureFrames.WithLabelValues("rtmp-cam")), s.count(`SELECT count(*) FROM frames WHERE capture_id = $1`, id); int(got) != want {
+		t.Errorf("sightline_capture_frames_total %v, frames %d", got, want)
 	}
 }
 

@@ -67,6 +67,7 @@ type BeginCaptureResult struct {
 	Source   string           `json:"source"`
 	Detect   *detector.Config `json:"detect,omitempty"`
 	Tracking *tracking.Config `json:"tracking,omitempty"`
+	Mode     string           `json:"mode,omitempty"` // empty: by source
 }
 
 // ErrUnknownStream is returned when a capture names a stream that is not
@@ -85,10 +86,10 @@ func (a *Activities) BeginCapture(ctx context.Context, in BeginCaptureInput) (Be
 				return fmt.Errorf("register stream %q: %w", in.StreamID, err)
 			}
 		}
-		var registered string
+		var registered, mode string
 		var detect detector.Config
 		var track tracking.Config
-		err := tx.QueryRow(ctx, `SELECT source, detect, tracking FROM streams WHERE id = $1`, in.StreamID).Scan(&registered, &detect, &track)
+		err := tx.QueryRow(ctx, `SELECT source, detect, tracking, mode FROM streams WHERE id = $1`, in.StreamID).Scan(&registered, &detect, &track, &mode)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("stream %q: %w: register it or pass a source", in.StreamID, ErrUnknownStream)
 		}
@@ -106,6 +107,10 @@ func (a *Activities) BeginCapture(ctx context.Context, in BeginCaptureInput) (Be
 		res.Tracking = in.Tracking
 		if res.Tracking == nil && !reflect.ValueOf(track).IsZero() {
 			res.Tracking = &track
+		}
+		res.Mode = in.Mode
+		if res.Mode == "" {
+			res.Mode = mode
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO captures (id, stream_id, source, every_ms, chunk_frames, started_at, tracking)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)

@@ -46,6 +46,9 @@ type ChunkRef struct {
 	Key        string `json:"key"`
 	FirstFrame int    `json:"first_frame"`
 	Frames     int    `json:"frames"`
+	// Live: the chunk came from a live source, which decides the detection
+	// mode of a capture that names none.
+	Live bool `json:"live,omitempty"`
 }
 
 // CaptureProgress is heartbeated after every chunk: everything needed to
@@ -56,6 +59,7 @@ type CaptureProgress struct {
 	Sampled   int           `json:"sampled"` // frames written so far
 	Chunks    []ChunkRef    `json:"chunks"`
 	Gaps      int           `json:"gaps"` // outages of a live source so far
+	Live      bool          `json:"live,omitempty"`
 	Done      bool          `json:"done"`
 }
 
@@ -124,6 +128,7 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 		}
 	}()
 	live := r == nil || r.Live()
+	prog.Live = live
 	deadline := time.Time{}
 	if d := in.durationMS(); d > 0 {
 		deadline = in.StartedAt.Add(time.Duration(d) * time.Millisecond)
@@ -334,7 +339,7 @@ func (a *Activities) flushChunk(ctx context.Context, in CaptureInput, prog *Capt
 	if err != nil {
 		return fmt.Errorf("capture %s: record chunk %d: %w", in.CaptureID, seq, err)
 	}
-	ref := ChunkRef{Seq: seq, Key: key, FirstFrame: first.Index, Frames: len(frames)}
+	ref := ChunkRef{Seq: seq, Key: key, FirstFrame: first.Index, Frames: len(frames), Live: prog.Live}
 	// Announce the chunk before heartbeating past it: if the signal fails,
 	// the retry redoes this chunk and announces it again.
 	if a.Temporal != nil {

@@ -106,7 +106,7 @@ func (a *Activities) DetectChunk(ctx context.Context, in DetectInput) (DetectRes
 			"stream_id", "ts", "class_id", "class_name", "score", "x1", "y1", "x2", "y2"}, pgx.CopyFromRows(detRows)); err != nil {
 			return fmt.Errorf("write detections: %w", err)
 		}
-		err := tx.QueryRow(ctx, `UPDATE chunks SET detected_at = now() WHERE capture_id = $1 AND seq = $2
+		err := tx.QueryRow(ctx, `UPDATE chunks SET detected_at = now(), skipped_at = NULL WHERE capture_id = $1 AND seq = $2
 			RETURNING (extract(epoch FROM clock_timestamp() - written_at) * 1e6)::bigint`, in.CaptureID, in.Chunk.Seq).Scan(&lagUS)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("mark chunk detected: %w", err)
@@ -118,6 +118,28 @@ func (a *Activities) DetectChunk(ctx context.Context, in DetectInput) (DetectRes
 	}
 	a.Metrics.Detected(model, pool.Backend(), time.Since(began), time.Duration(lagUS)*time.Microsecond, len(frames), perClass)
 	return DetectResult{Frames: len(frames), Detections: len(detRows)}, nil
+}
+
+// SkipInput names a chunk realtime mode leaves undetected.
+type SkipInput struct {
+	CaptureID string   `json:"capture_id"`
+	StreamID  string   `json:"stream_id"`
+	Chunk     ChunkRef `json:"chunk"`
+}
+
+// SkipChunk records that realtime mode skipped a chunk: it is marked
+// skipped, so its frames count as skipped rather than analysed or empty.
+// A chunk already detected stays detected, and a retry counts nothing twice.
+func (a *Activities) SkipChunk(ctx context.Context, in SkipInput) error {
+	tag, err := a.DB.Exec(ctx, `UPDATE chunks SET skipped_at = now()
+		WHERE capture_id = $1 AND seq = $2 AND detected_at IS NULL AND skipped_at IS NULL`, in.CaptureID, in.Chunk.Seq)
+	if err != nil {
+		return fmt.Errorf("skip capture %s chunk %d: %w", in.CaptureID, in.Chunk.Seq, err)
+	}
+	if tag.RowsAffected() == 1 {
+		a.Metrics.Skipped(in.StreamID, in.Chunk.Frames)
+	}
+	return nil
 }
 
 // frameResult is what detection found in one frame.

@@ -164,6 +164,7 @@ func New(deps Deps) *Server {
 	v1.GET("/streams/:id/unique", s.streamUnique)
 	v1.GET("/streams/:id/crossings", s.streamCrossings)
 	v1.GET("/streams/:id/zones", s.streamZones)
+	v1.PUT("/streams/:id/mode", s.putStreamMode)
 	v1.DELETE("/streams/:id", s.deleteStream)
 	v1.GET("/captures", s.listAllCaptures)
 	v1.GET("/captures/:id", s.getCapture)

@@ -186,6 +186,10 @@ type CaptureStatus struct {
 	ChunksWritten  int64 `json:"chunks_written"`
 	ChunksDetected int64 `json:"chunks_detected"`
 	FramesAnalysed int64 `json:"frames_analysed"`
+	// ChunksSkipped and FramesSkipped are what realtime mode left
+	// undetected because detection fell behind; they are not empty frames.
+	ChunksSkipped int64 `json:"chunks_skipped"`
+	FramesSkipped int64 `json:"frames_skipped"`
 	Detections     int64 `json:"detections"`
 	Gaps           []Gap `json:"gaps"`
 
@@ -228,8 +232,10 @@ func (s *Server) getCapture(c echo.Context) error {
   (SELECT count(*) FROM chunks WHERE capture_id = $1),
   (SELECT count(*) FROM chunks WHERE capture_id = $1 AND detected_at IS NOT NULL),
   (SELECT count(*) FROM frames WHERE capture_id = $1),
-  (SELECT count(*) FROM detections WHERE capture_id = $1)`, id).
-			Scan(&out.ChunksWritten, &out.ChunksDetected, &out.FramesAnalysed, &out.Detections)
+  (SELECT count(*) FROM detections WHERE capture_id = $1),
+  (SELECT count(*) FROM chunks WHERE capture_id = $1 AND skipped_at IS NOT NULL),
+  (SELECT coalesce(sum(frame_count), 0) FROM chunks WHERE capture_id = $1 AND skipped_at IS NOT NULL)`, id).
+			Scan(&out.ChunksWritten, &out.ChunksDetected, &out.FramesAnalysed, &out.Detections, &out.ChunksSkipped, &out.FramesSkipped)
 		if err != nil {
 			return dbError("counting the progress of capture "+id, err)
 		}

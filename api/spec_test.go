@@ -61,6 +61,7 @@ type specOp struct {
 // specOps is every operation, by "METHOD /path" as the spec writes it.
 var specOps = map[string]specOp{
 	"GET /healthz":             {responses: map[int]any{200: Health{}, 503: Health{}}},
+	"GET /metrics":             {responses: map[int]any{200: nil}},
 	"GET /api/v1/openapi.yaml": {responses: map[int]any{200: nil}},
 	"GET /":                    {responses: map[int]any{200: nil}},
 	"GET /assets/{file}":       {responses: map[int]any{200: nil}},
@@ -73,6 +74,7 @@ var specOps = map[string]specOp{
 	"POST /api/v1/streams/{id}/captures": {body: contract.Settings{}, responses: map[int]any{202: CaptureStarted{}},
 		uses: useDB | useTemporal, extra: []int{http.StatusConflict}},
 	"GET /api/v1/streams/{id}/captures":  {responses: map[int]any{200: []Capture{}}, uses: useDB},
+	"PUT /api/v1/streams/{id}/mode":      {body: ModeRequest{}, responses: map[int]any{200: ModeSwitched{}}, uses: useDB},
 	"GET /api/v1/streams/{id}/objects":   {responses: map[int]any{200: []ObjectRank{}}, uses: useDB},
 	"GET /api/v1/streams/{id}/counts":    {responses: map[int]any{200: []CountPoint{}}, uses: useDB},
 	"GET /api/v1/streams/{id}/series":    {responses: map[int]any{200: []Series{}}, uses: useDB},

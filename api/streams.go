@@ -30,6 +30,9 @@ type Stream struct {
 	// Tracking is the tracker's settings and the lines and zones its
 	// captures count by default.
 	Tracking tracking.Config `json:"tracking"`
+	// Mode is what its captures do when detection falls behind: complete,
+	// realtime, or "" for realtime on live sources and complete on files.
+	Mode string `json:"mode"`
 	// Retention overrides the global retention policy for this stream.
 	Retention   contract.StreamRetention `json:"retention"`
 	CreatedAt   time.Time                `json:"created_at"`
@@ -48,7 +51,7 @@ type CaptureSummary struct {
 
 // streamSelect lists streams with their newest capture, if any.
 const streamSelect = `
-SELECT s.id, s.name, s.source, s.metadata, s.detect, s.tracking, s.retain_chunks_days, s.retain_rows_days, s.created_at, s.updated_at,
+SELECT s.id, s.name, s.source, s.metadata, s.detect, s.tracking, s.mode, s.retain_chunks_days, s.retain_rows_days, s.created_at, s.updated_at,
        c.id, c.status, c.started_at, c.finished_at, c.frames_captured
 FROM streams s
 LEFT JOIN LATERAL (
@@ -67,7 +70,7 @@ func scanStream(row pgx.Row) (Stream, error) {
 		finished *time.Time
 		frames   *int
 	)
-	if err := row.Scan(&st.ID, &st.Name, &st.Source, &meta, &st.Detect, &st.Tracking, &st.Retention.ChunksDays, &st.Retention.RowsDays, &st.CreatedAt, &st.UpdatedAt,
+	if err := row.Scan(&st.ID, &st.Name, &st.Source, &meta, &st.Detect, &st.Tracking, &st.Mode, &st.Retention.ChunksDays, &st.Retention.RowsDays, &st.CreatedAt, &st.UpdatedAt,
 		&capID, &capState, &started, &finished, &frames); err != nil {
 		return st, err
 	}
@@ -134,6 +137,8 @@ type StreamRequest struct {
 	// Tracking is the tracker's settings and the lines and zones its
 	// captures count by default.
 	Tracking tracking.Config `json:"tracking"`
+	// Mode: complete, realtime, or "" (default) to choose by source.
+	Mode string `json:"mode"`
 	// Retention overrides the global retention policy: {"chunks_days": 1,
 	// "rows_days": 30}; a missing or null field keeps the global default.
 	Retention contract.StreamRetention `json:"retention"`
@@ -151,6 +156,9 @@ func (r *StreamRequest) validate() error {
 	}
 	if err := r.Tracking.Validate(); err != nil {
 		return badRequest("tracking: %v", err)
+	}
+	if err := contract.ValidateMode(r.Mode); err != nil {
+		return badRequest("%v", err)
 	}
 	r.Source = strings.TrimSpace(r.Source)
 	if r.Source == "" {
@@ -189,13 +197,13 @@ func (s *Server) putStream(c echo.Context) error {
 	// xmax is 0 only on a row this statement inserted, which tells create from update.
 	var inserted bool
 	err := s.db.QueryRow(ctx, `
-INSERT INTO streams (id, name, source, metadata, detect, tracking, retain_chunks_days, retain_rows_days)
-VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8)
+INSERT INTO streams (id, name, source, metadata, detect, tracking, mode, retain_chunks_days, retain_rows_days)
+VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9)
 ON CONFLICT (id) DO UPDATE
 SET name = EXCLUDED.name, source = EXCLUDED.source, metadata = EXCLUDED.metadata,
-    detect = EXCLUDED.detect, tracking = EXCLUDED.tracking, retain_chunks_days = EXCLUDED.retain_chunks_days,
-    retain_rows_days = EXCLUDED.retain_rows_days, updated_at = now()
-RETURNING xmax = 0`, req.ID, req.Name, req.Source, string(req.Metadata), req.Detect, req.Tracking,
+    detect = EXCLUDED.detect, tracking = EXCLUDED.tracking, mode = EXCLUDED.mode,
+    retain_chunks_days = EXCLUDED.retain_chunks_days, retain_rows_days = EXCLUDED.retain_rows_days, updated_at = now()
+RETURNING xmax = 0`, req.ID, req.Name, req.Source, string(req.Metadata), req.Detect, req.Tracking, req.Mode,
 		req.Retention.ChunksDays, req.Retention.RowsDays).Scan(&inserted)
 	if err != nil {
 		return dbError("saving stream "+req.ID, err)

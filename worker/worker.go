@@ -43,6 +43,7 @@ func RegisterMain(w worker.Registry, acts *activities.Activities) {
 	w.RegisterActivity(acts.CaptureFrames)
 	w.RegisterActivity(acts.FinishCapture)
 	w.RegisterActivity(acts.StoredChunks)
+	w.RegisterActivity(acts.SkipChunk)
 	w.RegisterActivity(acts.TrackChunk)
 	w.RegisterActivity(acts.FinishTracking)
 	w.RegisterActivity(acts.ApplyRetention)

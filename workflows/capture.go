@@ -49,6 +49,11 @@ func CaptureWorkflow(ctx workflow.Context, in contract.CaptureInput) (contract.C
 	in.Detect, in.Tracking = begun.Detect, begun.Tracking
 	// Runs started before tracking existed neither track nor count.
 	track := workflow.GetVersion(ctx, "tracking", workflow.DefaultVersion, 1) >= 1
+	// Runs started before detection modes existed detect every chunk in order.
+	modes := workflow.GetVersion(ctx, "detect-modes", workflow.DefaultVersion, 1) >= 1
+	if modes && in.Mode == "" {
+		in.Mode = begun.Mode
+	}
 
 	// From here on a failure is recorded on the capture row before the
 	// workflow fails, on a context that survives cancellation.
@@ -94,7 +99,7 @@ func CaptureWorkflow(ctx workflow.Context, in contract.CaptureInput) (contract.C
 	// Detection starts on each chunk as soon as the capture signals it, while
 	// capture goes on; the capture's result lists every chunk again, so a
 	// chunk whose signal was lost is still detected.
-	p := newPipeline(ctx, in, res.CaptureID, startedAt, &prog, track)
+	p := newPipeline(ctx, in, res.CaptureID, startedAt, &prog, track, modes)
 	var captured activities.CaptureProgress
 	var captureErr error
 	captureDone := false
@@ -102,6 +107,11 @@ func CaptureWorkflow(ctx workflow.Context, in contract.CaptureInput) (contract.C
 		var ref activities.ChunkRef
 		c.Receive(ctx, &ref)
 		p.add(ref)
+	})
+	p.sel.AddReceive(workflow.GetSignalChannel(ctx, contract.ModeSignal), func(c workflow.ReceiveChannel, _ bool) {
+		var mode string
+		c.Receive(ctx, &mode)
+		p.setMode(mode)
 	})
 	p.sel.AddFuture(capture, func(f workflow.Future) {
 		captureDone = true
@@ -130,7 +140,7 @@ func CaptureWorkflow(ctx workflow.Context, in contract.CaptureInput) (contract.C
 		p.sel.Select(ctx)
 	}
 	res.Frames, res.Chunks = captured.Sampled, len(captured.Chunks)
-	res.Detections = prog.Detections
+	res.Detections, res.FramesSkipped = prog.Detections, prog.FramesSkipped
 	if err := p.finishTracking(ctx); err != nil {
 		return fail("finish tracking", err)
 	}

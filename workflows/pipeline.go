@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"sort"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -23,9 +24,15 @@ type pipeline struct {
 	sel      workflow.Selector
 	queue    []activities.ChunkRef
 	readyAt  map[int]time.Time // chunk seq → when it was announced
-	detected map[int]bool      // chunk seqs whose detection finished
+	detected map[int]bool      // chunk seqs whose detection (or skip) finished
 	inFlight map[int]activities.ChunkRef
 	err      error // the first detection or tracking failure
+
+	// Modes. Runs started before modes existed detect every chunk in order.
+	modes    bool
+	mode     string // the capture's mode, or the stream's; empty: by source
+	live     bool   // a chunk came from a live source
+	skipping int    // SkipChunk activities in flight
 
 	// Tracking follows detection one chunk at a time, in order, on the
 	// workflow's own task queue.
@@ -35,8 +42,8 @@ type pipeline struct {
 	tracking  bool // a TrackChunk is in flight
 }
 
-func newPipeline(ctx workflow.Context, in contract.CaptureInput, captureID string, startedAt time.Time, prog *contract.CaptureProgress, track bool) *pipeline {
-	p := &pipeline{in: in, captureID: captureID, startedAt: startedAt, prog: prog, track: track,
+func newPipeline(ctx workflow.Context, in contract.CaptureInput, captureID string, startedAt time.Time, prog *contract.CaptureProgress, track, modes bool) *pipeline {
+	p := &pipeline{in: in, captureID: captureID, startedAt: startedAt, prog: prog, track: track, modes: modes, mode: in.Mode,
 		readyAt: map[int]time.Time{}, detected: map[int]bool{}, inFlight: map[int]activities.ChunkRef{}}
 	p.setContext(ctx)
 	return p
@@ -70,7 +77,7 @@ func (p *pipeline) setContext(ctx workflow.Context) {
 // queued again, and a failure caused by the cancellation is forgotten.
 func (p *pipeline) rebase(ctx workflow.Context, stored []activities.ChunkRef) {
 	p.setContext(ctx)
-	p.queue, p.inFlight, p.tracking = nil, map[int]activities.ChunkRef{}, false
+	p.queue, p.inFlight, p.tracking, p.skipping = nil, map[int]activities.ChunkRef{}, false, 0
 	if p.err != nil && temporal.IsCanceledError(p.err) {
 		p.err = nil
 	}
@@ -89,6 +96,7 @@ func (p *pipeline) add(c activities.ChunkRef) {
 		return
 	}
 	p.readyAt[c.Seq] = workflow.Now(p.ctx)
+	p.live = p.live || c.Live
 	p.queue = append(p.queue, c)
 	p.prog.Chunks++
 	p.prog.FramesCaptured += c.Frames
@@ -139,7 +147,114 @@ func (p *pipeline) finishTracking(ctx workflow.Context) error {
 	return nil
 }
 
+// setMode switches the detection mode of the running capture.
+func (p *pipeline) setMode(mode string) {
+	if contract.ValidateMode(mode) != nil {
+		workflow.GetLogger(p.ctx).Warn("ignoring an unknown detection mode", "mode", mode)
+		return
+	}
+	p.mode = mode
+	p.prog.Mode = p.effectiveMode()
+}
+
+// effectiveMode is the mode in force: the one set, else realtime for a live
+// source and complete for a file.
+func (p *pipeline) effectiveMode() string {
+	switch {
+	case !p.modes:
+		return contract.ModeComplete
+	case p.mode != "":
+		return p.mode
+	case p.live:
+		return contract.ModeRealtime
+	}
+	return contract.ModeComplete
+}
+
+// maxLag is how long a chunk may wait in realtime mode before it is
+// skipped: the setting, else two chunks' worth of sampled time, else of the
+// time between chunks arriving so far; 0 skips nothing (yet).
+func (p *pipeline) maxLag() time.Duration {
+	switch {
+	case p.in.MaxLagSeconds > 0:
+		return time.Duration(p.in.MaxLagSeconds * float64(time.Second))
+	case p.in.EveryMS > 0:
+		return 2 * time.Duration(p.in.ChunkFrames*p.in.EveryMS) * time.Millisecond
+	}
+	var first, last time.Time
+	for _, at := range p.readyAt {
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+		last = later(last, at)
+	}
+	if n := len(p.readyAt); n >= 2 {
+		return 2 * last.Sub(first) / time.Duration(n-1)
+	}
+	return 0
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// realtime orders the waiting chunks newest first and skips those that
+// waited longer than maxLag, so detection spends itself on what is fresh.
+func (p *pipeline) realtime() {
+	var skip []activities.ChunkRef
+	p.queue, skip = realtimeQueue(p.queue, p.readyAt, p.detected, workflow.Now(p.ctx), p.maxLag())
+	for _, c := range skip {
+		p.skip(c)
+	}
+}
+
+// realtimeQueue is realtime mode's policy: the chunks to detect, newest
+// first, and those to skip, waiting longer than limit (0: none). Chunks
+// already detected are dropped.
+func realtimeQueue(queue []activities.ChunkRef, readyAt map[int]time.Time, detected map[int]bool,
+	now time.Time, limit time.Duration) (keep, skip []activities.ChunkRef) {
+	for _, c := range queue {
+		switch {
+		case detected[c.Seq]:
+		case limit > 0 && now.Sub(readyAt[c.Seq]) > limit:
+			skip = append(skip, c)
+		default:
+			keep = append(keep, c)
+		}
+	}
+	sort.Slice(keep, func(i, j int) bool { return keep[i].Seq > keep[j].Seq })
+	return keep, skip
+}
+
+// skip records a chunk as skipped; once recorded it counts as detected, so
+// tracking goes past it (it has no frames to track).
+func (p *pipeline) skip(c activities.ChunkRef) {
+	p.skipping++
+	ctx := p.ctx
+	f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, shortActivity), a.SkipChunk,
+		activities.SkipInput{CaptureID: p.captureID, StreamID: p.in.StreamID, Chunk: c})
+	p.sel.AddFuture(f, func(f workflow.Future) {
+		p.skipping--
+		if err := f.Get(ctx, nil); err != nil {
+			if p.err == nil {
+				p.err = err
+			}
+			return
+		}
+		p.detected[c.Seq] = true
+		p.prog.ChunksSkipped++
+		p.prog.FramesSkipped += c.Frames
+	})
+}
+
 func (p *pipeline) launchDetect() {
+	p.prog.Mode = p.effectiveMode()
+	if p.err == nil && p.prog.Mode == contract.ModeRealtime {
+		p.realtime()
+	}
 	for p.err == nil && len(p.queue) > 0 && len(p.inFlight) < p.in.DetectConcurrency {
 		c := p.queue[0]
 		p.queue = p.queue[1:]
@@ -175,5 +290,5 @@ func (p *pipeline) launchDetect() {
 
 // idle reports whether every queued chunk has been detected, and tracked.
 func (p *pipeline) idle() bool {
-	return len(p.queue) == 0 && len(p.inFlight) == 0 && (!p.track || !p.tracking && p.nextTrack == len(p.readyAt))
+	return len(p.queue) == 0 && len(p.inFlight) == 0 && p.skipping == 0 && (!p.track || !p.tracking && p.nextTrack == len(p.readyAt))
 }

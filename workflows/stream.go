@@ -35,8 +35,22 @@ func StreamWorkflow(ctx workflow.Context, in contract.StreamInput) error {
 		return err
 	}
 	logger := workflow.GetLogger(ctx)
-	settings := in.WindowSettings()
-	window := time.Duration(settings.DurationSeconds * float64(time.Second))
+	// The detection mode can be switched while the stream runs: the current
+	// window switches at once, the next ones start in the new mode.
+	var current workflow.ChildWorkflowFuture
+	prog.Mode = in.Mode
+	err := workflow.SetUpdateHandlerWithOptions(ctx, contract.ModeUpdate, func(ctx workflow.Context, mode string) (string, error) {
+		in.Mode, prog.Mode = mode, mode
+		if current != nil {
+			if err := current.SignalChildWorkflow(ctx, contract.ModeSignal, mode).Get(ctx, nil); err != nil {
+				logger.Info("the current window did not take the mode; the next one will", "mode", mode, "error", err)
+			}
+		}
+		return mode, nil
+	}, workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, mode string) error { return contract.ValidateMode(mode) }})
+	if err != nil {
+		return err
+	}
 
 	for run := 0; run < in.WindowsPerRun; run++ {
 		if in.MaxWindows > 0 && in.Window >= in.MaxWindows {
@@ -47,6 +61,7 @@ func StreamWorkflow(ctx workflow.Context, in contract.StreamInput) error {
 		}
 		id := fmt.Sprintf("%s-w%06d", info.WorkflowExecution.ID, in.Window)
 		prog.Window, prog.CurrentID = in.Window, id
+		settings := in.WindowSettings()
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID:        id,
 			ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
@@ -54,9 +69,11 @@ func StreamWorkflow(ctx workflow.Context, in contract.StreamInput) error {
 			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		})
 		var res contract.CaptureResult
-		err := workflow.ExecuteChildWorkflow(cctx, CaptureWorkflow, contract.CaptureInput{
+		current = workflow.ExecuteChildWorkflow(cctx, CaptureWorkflow, contract.CaptureInput{
 			StreamID: in.StreamID, Settings: settings,
-		}).Get(ctx, &res)
+		})
+		err := current.Get(ctx, &res)
+		current = nil
 		in.Window++
 		prog.WindowsDone++
 		if err != nil {
@@ -74,6 +91,7 @@ func StreamWorkflow(ctx workflow.Context, in contract.StreamInput) error {
 				return fmt.Errorf("stream %s: %d windows in a row failed, last: %w", in.StreamID, in.Failures, err)
 			}
 			// Back off before the next window so a dead source is not hammered.
+			window := time.Duration(settings.DurationSeconds * float64(time.Second))
 			if err := workflow.Sleep(ctx, min(window, time.Minute)); err != nil {
 				return err
 			}
@@ -83,9 +101,14 @@ func StreamWorkflow(ctx workflow.Context, in contract.StreamInput) error {
 		prog.Failures = 0
 		prog.FramesInRun += res.Frames
 		prog.DetectionsRun += res.Detections
+		prog.FramesSkippedRun += res.FramesSkipped
 	}
 	if in.MaxWindows > 0 && in.Window >= in.MaxWindows {
 		return nil
+	}
+	// A mode update still passing itself on finishes first.
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
 	}
 	return workflow.NewContinueAsNewError(ctx, StreamWorkflow, in)
 }

@@ -34,6 +34,8 @@ func settingsFlags(fs *flag.FlagSet) func() (contract.Settings, error) {
 	fs.BoolVar(&s.GPU, "gpu", false, "detect on the GPU workers' task queue")
 	fs.StringVar(&s.DetectTaskQueue, "detect-queue", "", "detect on this task queue (default: $SIGHTLINE_DETECT_TASK_QUEUE, or the GPU queue with --gpu)")
 	fs.BoolVar(&s.SkipRollup, "skip-rollup", false, "leave the rollup to a later run")
+	fs.StringVar(&s.Mode, "mode", "", "when detection falls behind: complete (detect every frame, catch up) or realtime (newest chunks first, skip the stale); default: the stream's, else realtime for live sources")
+	fs.Float64Var(&s.MaxLagSeconds, "max-lag", 0, "realtime mode: seconds a chunk may wait before it is skipped (0: two chunks' worth)")
 	fs.StringVar(&model, "model", "", "detection model (default: the stream's, else the worker's)")
 	fs.StringVar(&classes, "classes", "", "keep only these classes, comma-separated, e.g. person,car")
 	fs.Float64Var(&minScore, "min-score", 0, "minimum detection score, in [0, 1) (0: the model's)")

@@ -33,6 +33,8 @@ type CaptureResult struct {
 	Detections int    `json:"detections"`
 	Tracks     int    `json:"tracks"`    // confirmed tracks
 	Crossings  int    `json:"crossings"` // line crossings counted
+	// FramesSkipped are frames realtime mode left undetected.
+	FramesSkipped int `json:"frames_skipped,omitempty"`
 }
 
 // CaptureProgress is what ProgressQuery returns.
@@ -50,6 +52,11 @@ type CaptureProgress struct {
 	// stored, for the last chunk detected; MaxLagMS is the worst so far.
 	LagMS    int64 `json:"lag_ms"`
 	MaxLagMS int64 `json:"max_lag_ms"`
+	// Mode is the detection mode in force; ChunksSkipped and FramesSkipped
+	// count what realtime mode left undetected.
+	Mode          string `json:"mode,omitempty"`
+	ChunksSkipped int    `json:"chunks_skipped"`
+	FramesSkipped int    `json:"frames_skipped"`
 }
 
 // NewCaptureID returns a fresh workflow (and capture) id for a stream:

@@ -29,3 +29,12 @@ const (
 	// StreamProgressQuery returns a StreamProgress.
 	StreamProgressQuery = "stream-progress"
 )
+
+// Switching the detection mode at run time: a running CaptureWorkflow takes
+// ModeSignal with the mode (a string); a running StreamWorkflow takes the
+// ModeUpdate update with the mode, and passes it on to its current window
+// and those after.
+const (
+	ModeSignal = "set-mode"
+	ModeUpdate = "set-mode"
+)

@@ -53,6 +53,31 @@ type Settings struct {
 	DetectConcurrency int `json:"detect_concurrency,omitempty"`
 	// SkipRollup leaves the rollup to a later run.
 	SkipRollup bool `json:"skip_rollup,omitempty"`
+	// Mode is what happens when detection falls behind: ModeComplete
+	// detects every sampled frame and catches up, ModeRealtime detects the
+	// newest chunks first and skips those waiting longer than MaxLagSeconds.
+	// Empty: the stream's mode, else realtime for live sources and complete
+	// for files. A running capture switches on ModeSignal.
+	Mode string `json:"mode,omitempty"`
+	// MaxLagSeconds is how long a chunk may wait for detection in realtime
+	// mode before it is skipped; 0: two chunks' worth of sampled time
+	// (ChunkFrames × EveryMS), or of the time between chunks arriving when
+	// every frame is kept.
+	MaxLagSeconds float64 `json:"max_lag_seconds,omitempty"`
+}
+
+// Detection modes (Settings.Mode).
+const (
+	ModeComplete = "complete"
+	ModeRealtime = "realtime"
+)
+
+// ValidateMode checks a mode; empty is valid and means "choose by source".
+func ValidateMode(mode string) error {
+	if mode != "" && mode != ModeComplete && mode != ModeRealtime {
+		return invalid("mode", "%q is not a mode: use %q or %q", mode, ModeComplete, ModeRealtime)
+	}
+	return nil
 }
 
 // FieldError is a validation error naming the JSON field at fault.
@@ -84,6 +109,11 @@ func (s Settings) Validate() error {
 		return invalid("detect_concurrency", "%d is out of range [0, %d]", s.DetectConcurrency, MaxDetectConcurrency)
 	case len(s.DetectTaskQueue) > 200:
 		return invalid("detect_task_queue", "longer than 200 characters")
+	case s.MaxLagSeconds < 0 || math.IsNaN(s.MaxLagSeconds) || math.IsInf(s.MaxLagSeconds, 0):
+		return invalid("max_lag_seconds", "must be a non-negative number of seconds, got %v", s.MaxLagSeconds)
+	}
+	if err := ValidateMode(s.Mode); err != nil {
+		return err
 	}
 	if s.Tracking != nil {
 		if err := s.Tracking.Validate(); err != nil {

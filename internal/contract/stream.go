@@ -77,4 +77,8 @@ type StreamProgress struct {
 	LastError     string `json:"last_error,omitempty"`
 	FramesInRun   int    `json:"frames_in_run"`
 	DetectionsRun int    `json:"detections_in_run"`
+	// FramesSkippedRun are the frames realtime mode skipped in this run.
+	FramesSkippedRun int `json:"frames_skipped_in_run"`
+	// Mode is the detection mode the windows are given; empty: the stream's.
+	Mode string `json:"mode,omitempty"`
 }

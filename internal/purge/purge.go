@@ -153,14 +153,15 @@ func Stream(ctx context.Context, db *pgxpool.Pool, store *objstore.Store, id str
 
 // ExpireChunks removes the objects of up to limit chunks older than their
 // stream's chunk retention, oldest first, and marks their rows expired: the
-// frames' rows and detections stay. Only detected chunks expire, so a
-// running capture loses nothing it still needs. It returns how many chunks
+// frames' rows and detections stay. Only chunks detected (or skipped by
+// realtime mode) expire, so a running capture loses nothing it still
+// needs. It returns how many chunks
 // expired; fewer than limit means none are left.
 func ExpireChunks(ctx context.Context, db *pgxpool.Pool, store *objstore.Store, p contract.Retention, now time.Time, limit int) (int, error) {
 	rows, err := db.Query(ctx, `
 SELECT c.capture_id, c.seq, c.object_key
 FROM chunks c JOIN streams s ON s.id = c.stream_id
-WHERE c.expired_at IS NULL AND c.detected_at IS NOT NULL
+WHERE c.expired_at IS NULL AND (c.detected_at IS NOT NULL OR c.skipped_at IS NOT NULL)
   AND coalesce(s.retain_chunks_days, $1) > 0
   AND c.written_at < $2::timestamptz - make_interval(days => coalesce(s.retain_chunks_days, $1))
 ORDER BY c.written_at LIMIT $3`, p.ChunksDays, now, limit)

@@ -19,7 +19,7 @@ func TestSettingsFlagsCoverEverySetting(t *testing.T) {
 	err := fs.Parse([]string{"--every-ms", "500", "--chunk-frames", "20", "--max-frames", "100", "--duration", "30s",
 		"--detect-concurrency", "3", "--gpu", "--detect-queue", "q", "--skip-rollup", "--model", "m",
 		"--classes", "person, car", "--min-score", "0.4", "--line", "door=0,300,640,300", "--zone", "desk=10,10,100,10,100,90",
-		"--debounce-frames", "3", "--tracker", `{"max_lost": 60}`})
+		"--debounce-frames", "3", "--tracker", `{"max_lost": 60}`, "--mode", "realtime", "--max-lag", "4"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -203,7 +203,7 @@ type storedFrame struct {
 
 // chunkFrames reads a chunk's analysed frames in order, each with its
 // detections in the detector's order: the tracker's input is exactly what
-// was stored, whichever worker stored it.
+// was stored, whichever worker stored it. A skipped chunk has none.
 func chunkFrames(ctx context.Context, tx pgx.Tx, captureID string, seq int) ([]storedFrame, error) {
 	rows, err := tx.Query(ctx, `SELECT f.frame_index, f.pts_ms, f.ts, d.class_id, d.class_name, d.score, d.x1, d.y1, d.x2, d.y2
 		FROM frames f LEFT JOIN detections d USING (capture_id, frame_index)
@@ -239,7 +239,16 @@ func chunkFrames(ctx context.Context, tx pgx.Tx, captureID string, seq int) ([]s
 		return nil, fmt.Errorf("read chunk %d's detections: %w", seq, err)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("chunk %d has no analysed frames: it is not detected", seq)
+		// Realtime mode skipped it: nothing to track, and the tracker goes
+		// on with the next chunk as after frames with nothing in them.
+		var skipped bool
+		err := tx.QueryRow(ctx, `SELECT skipped_at IS NOT NULL FROM chunks WHERE capture_id = $1 AND seq = $2`, captureID, seq).Scan(&skipped)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return nil, fmt.Errorf("read chunk %d: %w", seq, err)
+		}
+		if !skipped {
+			return nil, fmt.Errorf("chunk %d has no analysed frames: it is not detected", seq)
+		}
 	}
 	return out, nil
 }

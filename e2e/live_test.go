@@ -43,8 +43,8 @@ func newLiveStack(t testing.TB, resolver source.Resolver) *liveStack {
 }
 
 // newDetectStack is newLiveStack with the detector settings and network count
-// chosen, for the benchmarks.
-func newDetectStack(t testing.TB, resolver source.Resolver, opts detector.Options, nets int) *liveStack {
+// chosen, for the benchmarks; tune adjusts the worker's options.
+func newDetectStack(t testing.TB, resolver source.Resolver, opts detector.Options, nets int, tune ...func(*worker.Options)) *liveStack {
 	t.Helper()
 	pool, _ := testenv.DB(t)
 	tc := testenv.Temporal(t)
@@ -67,9 +67,13 @@ func newDetectStack(t testing.TB, resolver source.Resolver, opts detector.Option
 	s := &liveStack{testDB: testDB{t, pool}, metrics: acts.Metrics, tc: tc, queue: testenv.Name("main"), detect: testenv.Name("detect")}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	wopts := worker.Options{TaskQueue: s.queue, DetectTaskQueue: s.detect, DetectConcurrency: 2 * nets}
+	for _, f := range tune {
+		f(&wopts)
+	}
 	go func() {
 		defer close(done)
-		if err := worker.Run(ctx, tc, acts, worker.Options{TaskQueue: s.queue, DetectTaskQueue: s.detect, DetectConcurrency: 2 * nets}); err != nil {
+		if err := worker.Run(ctx, tc, acts, wopts); err != nil {
 			t.Error(err)
 		}
 	}()

@@ -30,7 +30,12 @@ type Options struct {
 	// worker; twice the detector pool keeps the networks busy while chunks
 	// are fetched and their rows written.
 	DetectConcurrency int
-	Log               *slog.Logger
+	// DetectChunksPerSecond caps how many chunks a second the detect task
+	// queue hands out, across all its workers (Temporal's task-queue rate
+	// limit: the chunks wait on the server); 0: no cap. It holds a shared
+	// GPU to a share, or makes a small deployment of a big one for tests.
+	DetectChunksPerSecond float64
+	Log                   *slog.Logger
 }
 
 // RegisterMain registers the workflows and the non-detection activities.
@@ -82,6 +87,7 @@ func Run(ctx context.Context, c client.Client, acts *activities.Activities, opts
 			}
 			w := worker.New(c, opts.DetectTaskQueue, worker.Options{
 				MaxConcurrentActivityExecutionSize: max(1, opts.DetectConcurrency),
+				TaskQueueActivitiesPerSecond:       opts.DetectChunksPerSecond,
 			})
 			RegisterDetect(w, acts)
 			workers = append(workers, w)

@@ -1,8 +1,11 @@
 package workflows
 
 import (
+	"errors"
 	"sort"
 	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -266,12 +269,24 @@ func (p *pipeline) launchDetect() {
 		if d := p.in.Detect; d != nil {
 			in.Model, in.Filter = d.Model, d.Filter
 		}
-		ctx := p.ctx
-		f := workflow.ExecuteActivity(p.detCtx, a.DetectChunk, in)
+		ctx, detCtx := p.ctx, p.detCtx
+		// In realtime mode a chunk no worker takes before it is too old is
+		// skipped too: a busy deployment's task queue is where it waits.
+		expires := false
+		if limit := p.maxLag(); p.prog.Mode == contract.ModeRealtime && limit > 0 {
+			wait := max(limit-workflow.Now(ctx).Sub(p.readyAt[c.Seq]), time.Second)
+			detCtx, expires = workflow.WithScheduleToStartTimeout(detCtx, wait), true
+		}
+		f := workflow.ExecuteActivity(detCtx, a.DetectChunk, in)
 		p.sel.AddFuture(f, func(f workflow.Future) {
 			delete(p.inFlight, c.Seq)
 			var r activities.DetectResult
 			if err := f.Get(ctx, &r); err != nil {
+				var te *temporal.TimeoutError
+				if expires && errors.As(err, &te) && te.TimeoutType() == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START {
+					p.skip(c)
+					return
+				}
 				if p.err == nil {
 					p.err = err
 				}

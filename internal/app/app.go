@@ -60,7 +60,7 @@ func DetectWorkers(cfg config.Config) int {
 	if cfg.DetectWorkers > 0 {
 		return cfg.DetectWorkers
 	}
-	return max(1, runtime.NumCPU())
+	return max(1, runtime.GOMAXPROCS(0))
 }
 
 // SourcePolicy is the source policy the settings describe.

@@ -6,7 +6,7 @@
 # stop and unpublish ignore what is not running.
 #
 #   scripts/live-rig.sh start|stop|status
-#   scripts/live-rig.sh publish NAME FILE   # rtmp://127.0.0.1:$RTMP/live/NAME
+#   scripts/live-rig.sh publish NAME FILE   # rtmp://127.0.0.1:$RTMP/live/NAME (an .flv is sent as is)
 #   scripts/live-rig.sh unpublish NAME      # http://127.0.0.1:$HLS/hls/NAME.m3u8
 #
 # Ports: SIGHTLINE_RTMP_PORT (default 19350), SIGHTLINE_HLS_PORT (18080).
@@ -171,9 +171,12 @@ publish() {
   # setsid and closed stdio: the publisher outlives this script and must not
   # hold the caller's pipes (a Go test waiting on them would hang) or the
   # rig lock (fd 9) open.
+  # An .flv (H.264 already) is sent as it is, so many publishers cost
+  # next to nothing; anything else is encoded on the fly.
+  local codec=(-c:v libx264 -preset veryfast -tune zerolatency -g 10)
+  [[ $file == *.flv ]] && codec=(-c copy)
   setsid ffmpeg -nostdin -hide_banner -loglevel warning -re -stream_loop -1 -i "$file" \
-    -c:v libx264 -preset veryfast -tune zerolatency -g 10 -an \
-    -f flv "rtmp://127.0.0.1:$rtmp_port/live/$name" \
+    "${codec[@]}" -an -f flv "rtmp://127.0.0.1:$rtmp_port/live/$name" \
     </dev/null >"$live/logs/publish-$name.log" 2>&1 9>&- &
   echo $! >"$pidf"
   # Ready once nginx has cut the first HLS fragment: that proves ingest works.

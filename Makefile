@@ -7,9 +7,13 @@ DATA := .data
 PID := $(DATA)/run/sightline.pid
 export SIGHTLINE_API_ADDR ?= 127.0.0.1:8080
 
-.PHONY: all deps deps-gpu bench-gpu web build up down status demo test test-unit bench fuzz lint clean dev-start dev-stop sample
+.PHONY: all help deps deps-gpu web build services up dev-stop down status sample demo test bench bench-gpu fuzz lint clean
 
-all: build
+all: build ## the default goal: the same as build
+
+help: ## list the targets with what each does
+	@echo 'usage: make [TARGET] (default: all)'
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-zA-Z0-9_-]+:[^=#]*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 deps: ## install Debian packages, build the Temporal CLI and MinIO into .tools/bin, fetch ONNX Runtime into .tools/lib and the dashboard's npm packages
 	@scripts/install-deps.sh
@@ -49,29 +53,29 @@ up: services build dev-stop ## start the services and run `sightline dev` (worke
 	@scripts/services.sh status
 	@echo "api       up   http://$(SIGHTLINE_API_ADDR)/api/v1 (dashboard: http://$(SIGHTLINE_API_ADDR)/)"
 
-dev-stop:
+dev-stop: ## stop the background `sightline dev` that `make up` started (the services keep running)
 	@if [ -f $(PID) ] && kill -0 $$(cat $(PID)) 2>/dev/null; then kill $$(cat $(PID)); \
 		for i in $$(seq 50); do kill -0 $$(cat $(PID)) 2>/dev/null || break; sleep 0.2; done; fi; rm -f $(PID)
 
 down: dev-stop ## stop everything `make up` started
 	@scripts/services.sh down
 
-status:
+status: ## show whether PostgreSQL, Temporal and MinIO are up, and their addresses
 	@scripts/services.sh status
 
-sample:
+sample: ## fetch the sample video (vtest.avi) into .data/samples
 	@scripts/fetch-sample.sh
 
 demo: up sample ## capture the sample video end to end and print its ranked objects
 	@$(BIN) demo --video $(DATA)/samples/vtest.avi
 
-test: services web ## the dashboard's lint and unit tests, then Go's against real PostgreSQL, Temporal, MinIO and Chromium
+test: services web ## the dashboard's lint and unit tests, go vet, a gofmt check, then every Go test with the race detector against real PostgreSQL, Temporal, MinIO and Chromium
 	cd web && npm run --silent check
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) test -race -count=1 -timeout 40m ./...
 
-bench: services web ## benchmarks: detection engine vs its limit and a Python loop, the tracker's cost per frame, end-to-end lag on a live RTMP stream, rollups, the dashboard
+bench: services web ## benchmarks: detection engine vs its limit, a Python loop and PostgreSQL without fsync, the tracker's cost per frame, end-to-end lag on a live RTMP stream, rollups, the dashboard
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./internal/detector/
 	$(GO) test -run '^$$' -bench Update50 -benchtime 2000x ./internal/track/ ./internal/counting/
 	$(GO) test -run '^$$' -bench RTMPLag -benchtime 2x ./e2e/
@@ -100,10 +104,10 @@ fuzz: services ## run every fuzz target for FUZZTIME each (a duration, or Nx for
 	$(GO) test -run '^$$' -fuzz '^FuzzParseVars$$' -fuzztime $(FUZZTIME) -parallel 1 ./dbt_like
 	$(GO) test -run '^$$' -fuzz '^FuzzAPIParams$$' -fuzztime $(FUZZTIME) -parallel 1 ./api
 
-lint:
+lint: ## go vet, list the Go files gofmt would change, and the dashboard's lint
 	$(GO) vet ./...
 	gofmt -l .
 	cd web && npm run --silent lint
 
-clean: down
+clean: down ## stop everything, then delete bin/ and .data/ (the services' data, logs, sample and test media)
 	rm -rf bin $(DATA)

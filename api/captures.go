@@ -190,8 +190,8 @@ type CaptureStatus struct {
 	// undetected because detection fell behind; they are not empty frames.
 	ChunksSkipped int64 `json:"chunks_skipped"`
 	FramesSkipped int64 `json:"frames_skipped"`
-	Detections     int64 `json:"detections"`
-	Gaps           []Gap `json:"gaps"`
+	Detections    int64 `json:"detections"`
+	Gaps          []Gap `json:"gaps"`
 
 	Workflow      *WorkflowInfo             `json:"workflow,omitempty"`
 	WorkflowError string                    `json:"workflow_error,omitempty"` // Temporal could not be asked

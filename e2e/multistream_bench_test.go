@@ -34,7 +34,7 @@ type msResult struct {
 	streams            int
 	captured, analysed int // frames
 	skipped, lost      int
-	expected           int // frames at one a second per stream while they were watched
+	expected           int           // frames at one a second per stream while they were watched
 	lagMax             time.Duration // worst frame-to-queryable lag
 	cpuMain, cpuDetect time.Duration // worker processes' CPU time
 	cpuServices        time.Duration // Temporal, MinIO and PostgreSQL's CPU time

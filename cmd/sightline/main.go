@@ -87,7 +87,7 @@ func run(ctx context.Context, cmd string, args []string, stdout, stderr io.Write
 	case "worker":
 		fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 		roles := fs.String("roles", "main,detect", "task queues to serve: main, detect or both")
-		gpu := fs.Bool("gpu", false, "run detection on OpenCV's CUDA backend and serve the GPU detect task queue (SIGHTLINE_GPU_DETECT_TASK_QUEUE)")
+		gpu := fs.Bool("gpu", false, "detect on the GPU (SIGHTLINE_GPU_PROVIDER: ONNX Runtime's CUDA or TensorRT provider) and serve the GPU detect task queue (SIGHTLINE_GPU_DETECT_TASK_QUEUE)")
 		fs.StringVar(&cfg.MetricsAddress, "metrics-addr", cfg.MetricsAddress, "serve /metrics and /healthz on this address (SIGHTLINE_METRICS_ADDR); empty: none")
 		if err := fs.Parse(args); err != nil {
 			return err

@@ -26,7 +26,9 @@ commands:
   create --stream S (--every 1h | --cron "0 * * * *") [--offset D] [--id ID]
          [--paused] [--note T] [capture settings: --duration 5m --every-ms N
          --max-frames N --chunk-frames N --detect-concurrency N --gpu
-         --detect-queue Q --skip-rollup --model M --classes a,b --min-score S]
+         --detect-queue Q --skip-rollup --model M --classes a,b --min-score S
+         --mode complete|realtime --max-lag S --line N=x1,y1,x2,y2 --zone N=...
+         --debounce-frames N --tracker JSON]
   list [--json]
   describe ID [--json]
   pause ID [--note T]

@@ -22,9 +22,9 @@ import (
 
 // Config is everything a Sightline process needs to reach its services.
 type Config struct {
-	PostgresDSN        string // SIGHTLINE_PG_DSN
-	TemporalAddress    string // SIGHTLINE_TEMPORAL_ADDRESS
-	TemporalNamespace  string // SIGHTLINE_TEMPORAL_NAMESPACE
+	PostgresDSN       string // SIGHTLINE_PG_DSN
+	TemporalAddress   string // SIGHTLINE_TEMPORAL_ADDRESS
+	TemporalNamespace string // SIGHTLINE_TEMPORAL_NAMESPACE
 	// Temporal Cloud or a cluster behind TLS: an API key, or a client
 	// certificate (mTLS). Either turns TLS on; TemporalTLS alone trusts the
 	// system's roots.
@@ -33,14 +33,14 @@ type Config struct {
 	TemporalTLSKey  string // SIGHTLINE_TEMPORAL_TLS_KEY: its private key (PEM file)
 	TemporalCA      string // SIGHTLINE_TEMPORAL_TLS_CA: CA bundle (PEM file) replacing the system's roots
 	TemporalAPIKey  string // SIGHTLINE_TEMPORAL_API_KEY: never logged
-	MinIOEndpoint      string // SIGHTLINE_MINIO_ENDPOINT (host:port)
-	MinIOAccessKey     string // SIGHTLINE_MINIO_ACCESS_KEY
-	MinIOSecretKey     string // SIGHTLINE_MINIO_SECRET_KEY
-	MinIOBucket        string // SIGHTLINE_MINIO_BUCKET
-	APIAddress         string // SIGHTLINE_API_ADDR
+	MinIOEndpoint   string // SIGHTLINE_MINIO_ENDPOINT (host:port)
+	MinIOAccessKey  string // SIGHTLINE_MINIO_ACCESS_KEY
+	MinIOSecretKey  string // SIGHTLINE_MINIO_SECRET_KEY
+	MinIOBucket     string // SIGHTLINE_MINIO_BUCKET
+	APIAddress      string // SIGHTLINE_API_ADDR
 	// MetricsAddress serves /metrics for a worker; empty: none. The API
 	// serves /metrics on APIAddress whatever this says.
-	MetricsAddress string // SIGHTLINE_METRICS_ADDR
+	MetricsAddress     string // SIGHTLINE_METRICS_ADDR
 	TaskQueue          string // SIGHTLINE_TASK_QUEUE: workflows, capture, rollup
 	DetectTaskQueue    string // SIGHTLINE_DETECT_TASK_QUEUE: detection activities
 	GPUDetectTaskQueue string // SIGHTLINE_GPU_DETECT_TASK_QUEUE: detection on GPU workers (worker --gpu)

@@ -30,6 +30,7 @@ type CaptureInput struct {
 	DurationMS  int64     `json:"duration_ms,omitempty"`
 	StartedAt   time.Time `json:"started_at"`
 	JPEGQuality int       `json:"jpeg_quality,omitempty"`
+	KnownLive   bool      `json:"known_live,omitempty"` // see contract.CaptureInput
 }
 
 // durationMS is the capture's time limit in ms; 0: none.
@@ -115,8 +116,9 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 	r, err := a.openSource(ctx, spec)
 	if err != nil {
 		// A live source that never opened fails the capture at once with
-		// the reason; after a crash it was open before, so reconnect.
-		if !resumed || !errors.Is(err, source.ErrUnavailable) && !errors.Is(err, source.ErrTimeout) {
+		// the reason; after a crash, or in a stream's later window, it was
+		// open before, so reconnect.
+		if !(resumed || in.KnownLive) || !errors.Is(err, source.ErrUnavailable) && !errors.Is(err, source.ErrTimeout) {
 			return prog, badSource(err)
 		}
 	} else if !r.Live() {

@@ -35,8 +35,9 @@ SELECT * FROM (VALUES (1), (2), (NULL)) v(n)`)},
 	}
 
 	for range 2 { // idempotent
+		// The duration is in the result, for the per-model metrics.
 		mr, err := a.BuildRollupModel(ctx, BuildRollupModelInput{Model: "nums", Watermark: planned.Watermark})
-		if err != nil || mr.Rows != 3 {
+		if err != nil || mr.Rows != 3 || mr.Duration <= 0 {
 			t.Fatalf("build nums: %+v %v", mr, err)
 		}
 	}
@@ -50,7 +51,7 @@ SELECT * FROM (VALUES (1), (2), (NULL)) v(n)`)},
 		t.Fatalf("failing test: %v", err)
 	}
 	var tr dbtlike.TestResult
-	if err := ae.Details(&tr); err != nil || tr.Failures != 1 || tr.Model != "nums" || len(tr.Sample) != 1 {
+	if err := ae.Details(&tr); err != nil || tr.Failures != 1 || tr.Model != "nums" || len(tr.Sample) != 1 || tr.Duration <= 0 {
 		t.Errorf("details %+v %v", tr, err)
 	}
 	// One of severity warn reports its rows (2, and NULL: an expression

@@ -14,6 +14,7 @@ import (
 	"github.com/sightline-video/sightline/internal/contract"
 	"github.com/sightline-video/sightline/internal/detector"
 	"github.com/sightline-video/sightline/internal/source"
+	"github.com/sightline-video/sightline/internal/testenv"
 	"github.com/sightline-video/sightline/worker"
 	"github.com/sightline-video/sightline/workflows"
 )
@@ -101,6 +102,7 @@ func TestModesUnderOverload(t *testing.T) {
 	case r.framesInSkipped != 0:
 		t.Errorf("%d frame rows in skipped chunks: a skipped frame must not count as analysed", r.framesInSkipped)
 	}
+	testenv.Replay(t, s.tc, realtime.GetID(), "capture_realtime_history.json", workflows.CaptureWorkflow, workflows.RollupWorkflow)
 	// Waiting at most 2 s (two chunks) plus one 2.5 s turn of the throttle.
 	if r.maxLag > 6.5 || r.maxLag >= c.maxLag/2 {
 		t.Errorf("realtime's worst lag %.1f s, complete's %.1f s: realtime must stay bounded", r.maxLag, c.maxLag)
@@ -134,6 +136,7 @@ func TestModesUnderOverload(t *testing.T) {
 	if err := run.Get(ctx, nil); err != nil {
 		t.Fatalf("stream workflow: %v", err)
 	}
+	testenv.Replay(t, s.tc, wfID, "stream_mode_switch_history.json", workflows.StreamWorkflow, workflows.CaptureWorkflow)
 	w := s.modeOutcome(window)
 	t.Logf("switched window: %+v", w)
 	if w.skipped == 0 || w.detected+w.skipped != w.chunks || w.framesInSkipped != 0 {

@@ -78,7 +78,12 @@ func Run(ctx context.Context, c client.Client, acts *activities.Activities, opts
 	for _, role := range roles {
 		switch role {
 		case RoleMain:
-			w := worker.New(c, opts.TaskQueue, worker.Options{})
+			// Many streams mean many short activities (chunk rows,
+			// tracking, rollup models) and workflow tasks at once: the
+			// SDK's two pollers each would leave them queued.
+			w := worker.New(c, opts.TaskQueue, worker.Options{
+				MaxConcurrentActivityTaskPollers: 8, MaxConcurrentWorkflowTaskPollers: 4,
+			})
 			RegisterMain(w, acts)
 			workers = append(workers, w)
 		case RoleDetect:

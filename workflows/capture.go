@@ -51,6 +51,12 @@ func CaptureWorkflow(ctx workflow.Context, in contract.CaptureInput) (contract.C
 	track := workflow.GetVersion(ctx, "tracking", workflow.DefaultVersion, 1) >= 1
 	// Runs started before detection modes existed detect every chunk in order.
 	modes := workflow.GetVersion(ctx, "detect-modes", workflow.DefaultVersion, 1) >= 1
+	// A stream's window tells its StreamWorkflow when it stops capturing,
+	// so the next window starts without waiting for this one's detection.
+	parent := info.ParentWorkflowExecution
+	if parent != nil && workflow.GetVersion(ctx, "window-captured", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		parent = nil
+	}
 	if modes && in.Mode == "" {
 		in.Mode = begun.Mode
 	}
@@ -95,6 +101,7 @@ func CaptureWorkflow(ctx workflow.Context, in contract.CaptureInput) (contract.C
 	capCtx, cancelCapture := workflow.WithCancel(capCtx)
 	capture := workflow.ExecuteActivity(capCtx, a.CaptureFrames, activities.CaptureInput{
 		CaptureID: res.CaptureID, StreamID: in.StreamID, Source: begun.Source, Settings: in.Settings, StartedAt: startedAt,
+		KnownLive: in.KnownLive,
 	})
 	// Detection starts on each chunk as soon as the capture signals it, while
 	// capture goes on; the capture's result lists every chunk again, so a
@@ -120,6 +127,11 @@ func CaptureWorkflow(ctx workflow.Context, in contract.CaptureInput) (contract.C
 				p.add(c)
 			}
 			prog.Phase = "detecting"
+			if parent != nil {
+				// Best effort: a parent that misses it starts the next
+				// window when this one ends.
+				workflow.SignalExternalWorkflow(ctx, parent.ID, parent.RunID, contract.WindowCapturedSignal, res.CaptureID)
+			}
 		}
 	})
 	for {

@@ -29,7 +29,6 @@ func StreamWorkflow(ctx workflow.Context, in contract.StreamInput) error {
 	if in.WindowsPerRun == 0 {
 		in.WindowsPerRun = contract.DefaultWindowsPerRun
 	}
-	info := workflow.GetInfo(ctx)
 	prog := contract.StreamProgress{Window: in.Window, Failures: in.Failures}
 	if err := workflow.SetQueryHandler(ctx, contract.StreamProgressQuery, func() (contract.StreamProgress, error) { return prog, nil }); err != nil {
 		return err
@@ -52,12 +51,47 @@ func StreamWorkflow(ctx workflow.Context, in contract.StreamInput) error {
 		return err
 	}
 
+	// Runs from before windows overlapped wait for each window to end.
+	if workflow.GetVersion(ctx, "overlap-windows", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		if err := sequentialWindows(ctx, &in, &prog, &current); err != nil {
+			return err
+		}
+	} else if err := overlappingWindows(ctx, &in, &prog, &current); err != nil {
+		return err
+	}
+	if in.MaxWindows > 0 && in.Window >= in.MaxWindows {
+		return nil
+	}
+	// A mode update still passing itself on finishes first.
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	return workflow.NewContinueAsNewError(ctx, StreamWorkflow, in)
+}
+
+// windowOptions are a window's child options: its id is the stream
+// workflow's with the window's index, never reused.
+func windowOptions(ctx workflow.Context, id string) workflow.Context {
+	return workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:        id,
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+		// A window must not run twice, even if this workflow is reset.
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	})
+}
+
+// sequentialWindows runs the windows of one run one after the other, each
+// to its end (detection, tracking and rollup included), as runs started
+// before windows overlapped did.
+func sequentialWindows(ctx workflow.Context, in *contract.StreamInput, prog *contract.StreamProgress, current *workflow.ChildWorkflowFuture) error {
+	info := workflow.GetInfo(ctx)
+	logger := workflow.GetLogger(ctx)
 	for run := 0; run < in.WindowsPerRun; run++ {
 		if in.MaxWindows > 0 && in.Window >= in.MaxWindows {
 			return nil
 		}
 		if run > 0 && info.GetContinueAsNewSuggested() {
-			break
+			return nil
 		}
 		id := fmt.Sprintf("%s-w%06d", info.WorkflowExecution.ID, in.Window)
 		prog.Window, prog.CurrentID = in.Window, id
@@ -69,11 +103,11 @@ func StreamWorkflow(ctx workflow.Context, in contract.StreamInput) error {
 			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		})
 		var res contract.CaptureResult
-		current = workflow.ExecuteChildWorkflow(cctx, CaptureWorkflow, contract.CaptureInput{
+		*current = workflow.ExecuteChildWorkflow(cctx, CaptureWorkflow, contract.CaptureInput{
 			StreamID: in.StreamID, Settings: settings,
 		})
-		err := current.Get(ctx, &res)
-		current = nil
+		err := (*current).Get(ctx, &res)
+		*current = nil
 		in.Window++
 		prog.WindowsDone++
 		if err != nil {
@@ -103,12 +137,102 @@ func StreamWorkflow(ctx workflow.Context, in contract.StreamInput) error {
 		prog.DetectionsRun += res.Detections
 		prog.FramesSkippedRun += res.FramesSkipped
 	}
-	if in.MaxWindows > 0 && in.Window >= in.MaxWindows {
-		return nil
+	return nil
+}
+
+// overlappingWindows runs the windows of one run, starting each as soon as
+// the one before has stopped capturing (its WindowCapturedSignal) rather
+// than when it ends: its detection, tracking and rollup finish while the
+// next window captures, so the stream is watched with only the source's
+// reopening between windows. A window that fails before it stops
+// capturing fails like a sequential one (and the next waits a pause); one
+// that fails afterwards counts as a failure when it ends. Every window has
+// ended when it returns.
+func overlappingWindows(ctx workflow.Context, in *contract.StreamInput, prog *contract.StreamProgress, current *workflow.ChildWorkflowFuture) error {
+	info := workflow.GetInfo(ctx)
+	logger := workflow.GetLogger(ctx)
+	captured := workflow.GetSignalChannel(ctx, contract.WindowCapturedSignal)
+	sel := workflow.NewSelector(ctx)
+	tails := 0      // windows still detecting after they stopped capturing
+	var fatal error // MaxConsecutiveFailures reached, or canceled
+	var capturedID string
+	sel.AddReceive(captured, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, &capturedID)
+	})
+	// ended records a window's outcome; it reports whether it failed.
+	ended := func(id string, res contract.CaptureResult, err error) bool {
+		prog.WindowsDone++
+		if err == nil {
+			in.Failures, prog.Failures = 0, 0
+			prog.FramesInRun += res.Frames
+			prog.DetectionsRun += res.Detections
+			prog.FramesSkippedRun += res.FramesSkipped
+			return false
+		}
+		if temporal.IsCanceledError(err) || ctx.Err() != nil {
+			fatal = err
+			return true
+		}
+		var already *temporal.ChildWorkflowExecutionAlreadyStartedError
+		if errors.As(err, &already) {
+			return false // this window was captured by an earlier run
+		}
+		in.Failures++
+		prog.Failures, prog.LastError = in.Failures, err.Error()
+		logger.Warn("capture window failed", "window", id, "failures", in.Failures, "error", err)
+		if in.Failures >= MaxConsecutiveFailures {
+			fatal = fmt.Errorf("stream %s: %d windows in a row failed, last: %w", in.StreamID, in.Failures, err)
+		}
+		return true
 	}
-	// A mode update still passing itself on finishes first.
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return err
+	for run := 0; run < in.WindowsPerRun && fatal == nil; run++ {
+		if in.MaxWindows > 0 && in.Window >= in.MaxWindows || run > 0 && info.GetContinueAsNewSuggested() {
+			break
+		}
+		id := fmt.Sprintf("%s-w%06d", info.WorkflowExecution.ID, in.Window)
+		prog.Window, prog.CurrentID = in.Window, id
+		settings := in.WindowSettings()
+		// After a window that captured, the source is known to answer: a
+		// slow reopening is an outage recorded as a gap, not a failure.
+		f := workflow.ExecuteChildWorkflow(windowOptions(ctx, id), CaptureWorkflow, contract.CaptureInput{
+			StreamID: in.StreamID, Settings: settings, KnownLive: prog.FramesInRun > 0 || tails > 0,
+		})
+		*current = f
+		in.Window++
+		done, failed, tail := false, false, false
+		sel.AddFuture(f, func(f workflow.Future) {
+			var res contract.CaptureResult
+			err := f.Get(ctx, &res)
+			if tail {
+				tails--
+				ended(id, res, err)
+				return
+			}
+			done, failed = true, ended(id, res, err)
+			*current = nil
+		})
+		for !done && capturedID != id && fatal == nil {
+			sel.Select(ctx)
+		}
+		if fatal != nil {
+			break
+		}
+		if !done { // it stopped capturing: the next window starts now
+			tail = true
+			tails++
+			*current = nil
+			continue
+		}
+		if failed {
+			// Back off before the next window so a dead source is not hammered.
+			window := time.Duration(settings.DurationSeconds * float64(time.Second))
+			if err := workflow.Sleep(ctx, min(window, time.Minute)); err != nil {
+				return err
+			}
+		}
 	}
-	return workflow.NewContinueAsNewError(ctx, StreamWorkflow, in)
+	for tails > 0 && fatal == nil {
+		sel.Select(ctx)
+	}
+	return fatal
 }

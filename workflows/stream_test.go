@@ -2,9 +2,12 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/converter"
@@ -97,5 +100,55 @@ func TestStreamWorkflowPassesItsSettingsToEachWindow(t *testing.T) {
 	env.ExecuteWorkflow(StreamWorkflow, contract.StreamInput{StreamID: "lobby", Settings: contract.Settings{ChunkFrames: -1}})
 	if err := env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "chunk_frames") {
 		t.Fatalf("bad settings: %v", err)
+	}
+}
+
+// TestStreamWorkflowStartsTheNextWindowWhenOneStopsCapturing: a window
+// that stops capturing (WindowCapturedSignal) lets the next one start while
+// it finishes detecting; the stream ends only when every window has, and
+// later windows are told their source is known to answer.
+func TestStreamWorkflowStartsTheNextWindowWhenOneStopsCapturing(t *testing.T) {
+	env := newEnv()
+	type span struct{ start, end time.Time }
+	spans := map[string]*span{}
+	var knownLive []bool
+	env.OnWorkflow(CaptureWorkflow, mock.Anything, mock.Anything).Return(func(ctx workflow.Context, in contract.CaptureInput) (contract.CaptureResult, error) {
+		info := workflow.GetInfo(ctx)
+		sp := &span{start: workflow.Now(ctx)}
+		spans[info.WorkflowExecution.ID] = sp
+		knownLive = append(knownLive, in.KnownLive)
+		_ = workflow.Sleep(ctx, 60*time.Second) // capturing
+		parent := info.ParentWorkflowExecution
+		_ = workflow.SignalExternalWorkflow(ctx, parent.ID, parent.RunID, contract.WindowCapturedSignal, info.WorkflowExecution.ID).Get(ctx, nil)
+		_ = workflow.Sleep(ctx, 20*time.Second) // detecting, tracking, rolling up
+		sp.end = workflow.Now(ctx)
+		return contract.CaptureResult{Frames: 60, Detections: 5}, nil
+	})
+	env.ExecuteWorkflow(StreamWorkflow, contract.StreamInput{StreamID: "lobby", MaxWindows: 3, Settings: contract.Settings{DurationSeconds: 60}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if len(spans) != 3 {
+		t.Fatalf("%d windows ran, want 3", len(spans))
+	}
+	for w := 0; w < 2; w++ {
+		this, next := spans[fmt.Sprintf("default-test-workflow-id-w%06d", w)], spans[fmt.Sprintf("default-test-workflow-id-w%06d", w+1)]
+		if got := next.start.Sub(this.start); got != 60*time.Second {
+			t.Errorf("window %d started %v after window %d, want 60s: as soon as it stopped capturing", w+1, got, w)
+		}
+		if !next.start.Before(this.end) {
+			t.Errorf("window %d waited for window %d to end", w+1, w)
+		}
+	}
+	if !slices.Equal(knownLive, []bool{false, true, true}) {
+		t.Errorf("known live: %v, want the source known to answer after the first window", knownLive)
+	}
+	q, err := env.QueryWorkflow(contract.StreamProgressQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prog contract.StreamProgress
+	if err := q.Get(&prog); err != nil || prog.WindowsDone != 3 || prog.FramesInRun != 180 {
+		t.Errorf("progress %+v %v: every window's result is counted", prog, err)
 	}
 }

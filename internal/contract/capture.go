@@ -15,6 +15,10 @@ type CaptureInput struct {
 	// Source is a file path or URL; empty: the stream's registered source.
 	Source string `json:"source,omitempty"`
 	Settings
+	// KnownLive says the source answered before (a StreamWorkflow's later
+	// windows): a first open that times out or finds nothing is an outage
+	// to ride out as a gap, not a bad source that fails the capture.
+	KnownLive bool `json:"known_live,omitempty"`
 }
 
 // Validate checks the input (see Settings.Validate).

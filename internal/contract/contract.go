@@ -38,3 +38,8 @@ const (
 	ModeSignal = "set-mode"
 	ModeUpdate = "set-mode"
 )
+
+// WindowCapturedSignal is what a StreamWorkflow's window (a CaptureWorkflow)
+// sends its parent, with its own workflow id, when it stops capturing, so
+// the next window starts while this one finishes detecting.
+const WindowCapturedSignal = "window-captured"

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -35,7 +36,9 @@ func Replay(t testing.TB, c client.Client, id, fixture string, workflows ...any)
 		r.RegisterWorkflow(w)
 	}
 	quiet := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := r.ReplayWorkflowHistory(quiet, hist); err != nil {
+	// The run's own id: workflows that derive child ids from it replay only under it.
+	opts := worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: id}}
+	if err := r.ReplayWorkflowHistoryWithOptions(quiet, hist, opts); err != nil {
 		t.Fatalf("replay %s (%d events): %v", id, len(hist.Events), err)
 	}
 	if os.Getenv("SIGHTLINE_UPDATE_HISTORY") == "" {

@@ -75,7 +75,7 @@ test: services web ## the dashboard's lint and unit tests, go vet, a gofmt check
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) test -race -count=1 -timeout 40m ./...
 
-bench: services web ## benchmarks: detection engine vs its limit, a Python loop and PostgreSQL without fsync, the tracker's cost per frame, end-to-end lag on a live RTMP stream, rollups, the dashboard
+bench: services web ## benchmarks: detection engine vs its limit, a Python loop and PostgreSQL without fsync, the tracker's cost per frame, end-to-end lag on a live RTMP stream, rollups, the dashboard, and how many live streams one machine watches
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./internal/detector/
 	$(GO) test -run '^$$' -bench Update50 -benchtime 2000x ./internal/track/ ./internal/counting/
 	$(GO) test -run '^$$' -bench RTMPLag -benchtime 2x ./e2e/
@@ -85,6 +85,8 @@ bench: services web ## benchmarks: detection engine vs its limit, a Python loop 
 	@grep '^rollup-bench:' .data/rollup-bench.log
 	set -o pipefail; $(GO) test -run '^$$' -bench Dashboard -benchtime 1x -timeout 30m ./e2e/ | tee .data/dashboard-bench.log
 	@grep '^dashboard-bench:' .data/dashboard-bench.log
+	set -o pipefail; $(GO) test -run '^$$' -bench MultiStream -benchtime 1x -timeout 120m ./e2e/ | tee .data/multistream-bench.log
+	@grep '^multistream-bench:' .data/multistream-bench.log
 
 bench-gpu: ## detections/s on the GPU per batch size and session count (SIGHTLINE_GPU_PROVIDER=cuda|tensorrt; docs/gpu.md)
 	set -o pipefail; $(GO) test -run '^$$' -bench '^BenchmarkGPU$$' -benchtime 1x -timeout 30m ./e2e/ | tee .data/gpu-bench.log
@@ -104,9 +106,14 @@ fuzz: services ## run every fuzz target for FUZZTIME each (a duration, or Nx for
 	$(GO) test -run '^$$' -fuzz '^FuzzParseVars$$' -fuzztime $(FUZZTIME) -parallel 1 ./dbt_like
 	$(GO) test -run '^$$' -fuzz '^FuzzAPIParams$$' -fuzztime $(FUZZTIME) -parallel 1 ./api
 
-lint: ## go vet, list the Go files gofmt would change, and the dashboard's lint
-	$(GO) vet ./...
-	gofmt -l .
+GOLANGCI_LINT := .tools/bin/golangci-lint
+GOLANGCI_LINT_VERSION := v2.15.0
+
+$(GOLANGCI_LINT):
+	GOBIN=$(CURDIR)/.tools/bin $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+lint: $(GOLANGCI_LINT) web/node_modules/.package-lock.json ## golangci-lint with .golangci.yml (vet, staticcheck, errcheck, gofmt...) and the dashboard's lint; fails on any finding
+	$(GOLANGCI_LINT) run ./...
 	cd web && npm run --silent lint
 
 clean: down ## stop everything, then delete bin/ and .data/ (the services' data, logs, sample and test media)

@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/sightline-video/sightline/internal/config"
+	"github.com/sightline-video/sightline/internal/metrics"
 )
 
 const (
@@ -34,28 +35,10 @@ const (
 	imageUID = 10001
 )
 
-// exportedMetrics are the metrics Sightline's processes export, besides the
-// Temporal SDK's temporal_* series and the standard go_* and process_*
-// collectors: the names internal/metrics registers. Written out here for
-// now; the lead replaces this list with the names read from the real
-// registry.
-var exportedMetrics = []string{
-	"sightline_capture_frames_total",
-	"sightline_capture_reconnects_total",
-	"sightline_capture_gaps_total",
-	"sightline_frames_skipped_total",
-	"sightline_chunk_lag_seconds",
-	"sightline_detect_chunk_seconds",
-	"sightline_detect_forward_seconds",
-	"sightline_frames_analysed_total",
-	"sightline_detections_total",
-	"sightline_temporal_task_queue_backlog",
-	"sightline_temporal_task_queue_backlog_age_seconds",
-	"sightline_temporal_task_queue_pollers",
-	"sightline_rollup_model_seconds",
-	"sightline_rollup_test_failures_total",
-	"sightline_http_request_duration_seconds",
-}
+// exportedMetrics are the sightline_* metrics Sightline's processes
+// export, besides the Temporal SDK's temporal_* series and the standard go_*
+// and process_* collectors.
+var exportedMetrics = metrics.Names()
 
 // --- what the binary accepts -------------------------------------------
 

@@ -7,6 +7,8 @@ package metrics
 
 import (
 	"net/http"
+	"regexp"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -77,10 +79,37 @@ func New() *Metrics {
 			Name: "sightline_http_request_duration_seconds", Help: "API request durations, by route, method and status.",
 			Buckets: prometheus.DefBuckets}, []string{"route", "method", "status"}),
 	}
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.CaptureFrames, m.CaptureReconnects, m.CaptureGaps, m.FramesSkipped, m.ChunkLag, m.DetectChunk,
-		m.DetectForward, m.FramesAnalysed, m.Detections, m.RollupModel, m.RollupTestFails, m.HTTPRequests)
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(m.own()...)
 	return m
+}
+
+func (m *Metrics) own() []prometheus.Collector {
+	return []prometheus.Collector{m.CaptureFrames, m.CaptureReconnects, m.CaptureGaps, m.FramesSkipped, m.ChunkLag,
+		m.DetectChunk, m.DetectForward, m.FramesAnalysed, m.Detections, m.RollupModel, m.RollupTestFails, m.HTTPRequests}
+}
+
+var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
+
+// Names lists every sightline_* metric a process may export (those of the
+// API's task-queue watch included), for dashboards and their tests.
+func Names() []string {
+	ch := make(chan *prometheus.Desc, 64)
+	go func() {
+		for _, c := range New().own() {
+			c.Describe(ch)
+		}
+		(&backlogCollector{}).Describe(ch)
+		close(ch)
+	}()
+	var names []string
+	for d := range ch {
+		if m := fqName.FindStringSubmatch(d.String()); m != nil {
+			names = append(names, m[1])
+		}
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Handler serves the registry in Prometheus' exposition formats.

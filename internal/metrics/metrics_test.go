@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -156,5 +157,17 @@ func TestServe(t *testing.T) {
 	}
 	if err := m.Serve(context.Background(), "256.0.0.1:1"); err == nil || !strings.Contains(err.Error(), "256.0.0.1:1") {
 		t.Errorf("a bad address: %v", err)
+	}
+}
+
+func TestNames(t *testing.T) {
+	names := Names()
+	if len(names) != 15 {
+		t.Fatalf("%d names: %v", len(names), names)
+	}
+	for _, want := range []string{"sightline_capture_frames_total", "sightline_http_request_duration_seconds", "sightline_temporal_task_queue_backlog"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("names lack %s: %v", want, names)
+		}
 	}
 }

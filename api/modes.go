@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
 
@@ -50,16 +51,8 @@ func (s *Server) putStreamMode(c echo.Context) error {
 	if err != nil {
 		return dbError("listing the running captures of stream "+id, err)
 	}
-	var running []string
-	for rows.Next() {
-		var capture string
-		if err := rows.Scan(&capture); err != nil {
-			rows.Close()
-			return dbError("listing the running captures of stream "+id, err)
-		}
-		running = append(running, capture)
-	}
-	if err := rows.Err(); err != nil {
+	running, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
 		return dbError("listing the running captures of stream "+id, err)
 	}
 	out := ModeSwitched{StreamID: id, Mode: req.Mode, StreamWorkflows: []string{}, Captures: []string{}}

@@ -2,6 +2,7 @@ package dbtlike
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -162,6 +164,7 @@ type customTest struct {
 	name, path string
 	segs       []segment
 	refs       []string
+	changed    []string // the models of its changed() calls, also in refs
 	severity   string
 }
 
@@ -182,11 +185,14 @@ func parseCustomTest(p, src string) (*customTest, error) {
 		switch s.kind {
 		case segRef:
 			t.refs = append(t.refs, s.text)
+		case segChanged:
+			t.refs = append(t.refs, s.text)
+			t.changed = append(t.changed, s.text)
 		case segThis, segIncr, segWatermark, segTest:
-			return nil, fmt.Errorf("dbtlike: test %s (%s): a test may use ref, source and var only", name, p)
+			return nil, fmt.Errorf("dbtlike: test %s (%s): a test may use ref, changed, source and var only", name, p)
 		}
 	}
-	t.refs = uniq(t.refs)
+	t.refs, t.changed = uniq(t.refs), uniq(t.changed)
 	if len(t.refs) == 0 {
 		return nil, fmt.Errorf("dbtlike: test %s (%s): refs no model, so no model would run it", name, p)
 	}
@@ -267,6 +273,12 @@ func (p *Project) addTests(custom map[string]*customTest) error {
 				return fmt.Errorf("dbtlike: test %s (%s) refs unknown model %s", name, c.path, r)
 			}
 		}
+		for _, r := range c.changed {
+			if p.models[r].Config.Materialized != Incremental {
+				return fmt.Errorf("dbtlike: test %s (%s): changed('%s') needs an incremental model, and %s is a %s",
+					name, c.path, r, r, p.models[r].Config.Materialized)
+			}
+		}
 		if err := add(&Test{Name: name, Deps: slices.Clone(c.refs), Severity: c.severity, custom: c}); err != nil {
 			return err
 		}
@@ -288,8 +300,12 @@ func (p *Project) addTests(custom map[string]*customTest) error {
 	return nil
 }
 
-// testSQL returns a query for the failing rows of t.
-func (p *Project) testSQL(t *Test, vars map[string]string) (string, error) {
+// testSQL returns a query for the failing rows of t. narrow names the
+// incremental models whose last build was incremental: a generic test of
+// such a model reads only the partitions that build replaced (when that is
+// sound for the test), and changed('model') in a custom test reads them.
+// It reports whether the query reads less than everything.
+func (p *Project) testSQL(t *Test, vars map[string]string, narrow map[string]bool) (q string, narrowed bool, err error) {
 	if t.custom != nil {
 		var b strings.Builder
 		for _, s := range t.custom.segs {
@@ -298,43 +314,82 @@ func (p *Project) testSQL(t *Test, vars map[string]string) (string, error) {
 				b.WriteString(s.text)
 			case segRef:
 				b.WriteString(Relation(s.text))
+			case segChanged:
+				// The partitions of its batch, or every partition after a
+				// full build.
+				from := Relation(s.text)
+				if narrow[s.text] {
+					from, narrowed = changedRelation(s.text), true
+				}
+				b.WriteString("(SELECT DISTINCT " + strings.Join(p.models[s.text].Config.PartitionBy, ", ") + " FROM " + from + ")")
 			case segSource:
 				b.WriteString(SourceSchema + "." + s.text)
 			case segVar:
 				v, err := varValue(s, vars, "test "+t.Name)
 				if err != nil {
-					return "", err
+					return "", false, err
 				}
 				b.WriteString(v)
 			}
 		}
-		return b.String(), nil
+		return b.String(), narrowed, nil
 	}
-	d, rel := t.decl, Relation(t.of)
+	d, m := t.decl, p.models[t.of]
+	from := Relation(t.of)
+	if narrow[t.of] && m.Config.Materialized == Incremental && narrowable(d, m) {
+		from, narrowed = changedRows(m), true
+	}
 	cols := strings.Join(d.columns, ", ")
+	// Aliased as the model, so that an expression may still qualify
+	// columns with the model's name when from is a subquery.
 	switch d.kind {
 	case "unique":
-		return fmt.Sprintf("SELECT %s, count(*) AS duplicates FROM %s GROUP BY %s HAVING count(*) > 1", cols, rel, cols), nil
+		return fmt.Sprintf("SELECT %s, count(*) AS duplicates FROM %s AS %s GROUP BY %s HAVING count(*) > 1", cols, from, t.of, cols), narrowed, nil
 	case "not_null":
 		conds := make([]string, len(d.columns))
 		for i, c := range d.columns {
 			conds[i] = c + " IS NULL"
 		}
-		return fmt.Sprintf("SELECT * FROM %s WHERE %s", rel, strings.Join(conds, " OR ")), nil
+		return fmt.Sprintf("SELECT * FROM %s AS %s WHERE %s", from, t.of, strings.Join(conds, " OR ")), narrowed, nil
 	case "accepted_values":
-		return fmt.Sprintf("SELECT %s, count(*) AS rows FROM %s WHERE %s IS NOT NULL AND %s NOT IN (%s) GROUP BY %s",
-			cols, rel, cols, cols, d.values, cols), nil
+		return fmt.Sprintf("SELECT %s, count(*) AS rows FROM %s AS %s WHERE %s IS NOT NULL AND %s NOT IN (%s) GROUP BY %s",
+			cols, from, t.of, cols, cols, d.values, cols), narrowed, nil
 	case "relationships":
 		to := Relation(d.to)
 		if d.toSource {
 			to = SourceSchema + "." + d.to
 		}
 		return fmt.Sprintf("SELECT c.%s, count(*) AS rows FROM %s c WHERE c.%s IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s p WHERE p.%s = c.%s) GROUP BY c.%s",
-			cols, rel, cols, to, d.field, cols, cols), nil
+			cols, from, cols, to, d.field, cols, cols), narrowed, nil
 	case "expression":
-		return fmt.Sprintf("SELECT * FROM %s WHERE NOT coalesce((%s), false)", rel, d.expr), nil
+		return fmt.Sprintf("SELECT * FROM %s AS %s WHERE NOT coalesce((%s), false)", from, t.of, d.expr), narrowed, nil
 	}
-	return "", fmt.Errorf("test %s: unknown kind %s", t.Name, d.kind)
+	return "", false, fmt.Errorf("test %s: unknown kind %s", t.Name, d.kind)
+}
+
+// narrowable tells whether generic test d of incremental model m can check
+// the partitions m's last build replaced instead of the whole table: any
+// test of single rows can, and unique when its columns hold the partition
+// columns (duplicates then share a partition).
+func narrowable(d *testDecl, m *Model) bool {
+	if d.kind != "unique" {
+		return true
+	}
+	for _, c := range m.Config.PartitionBy {
+		if !slices.Contains(d.columns, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// changedRows selects the rows of incremental model m in the partitions its
+// last build replaced: the rows of its batch, less the rows that only
+// marked a partition as changed. The merge deleted everything else in those
+// partitions, so they are what the table holds there, read without probing
+// the table for each partition.
+func changedRows(m *Model) string {
+	return "(" + keepRows(m, "SELECT * FROM "+changedRelation(m.Name)) + ")"
 }
 
 // sampleRows is how many failing rows a test reports.
@@ -348,6 +403,9 @@ type TestResult struct {
 	Failures int64         `json:"failures"`
 	Sample   []string      `json:"sample,omitempty"` // up to 5 failing rows, as col=value lists
 	Duration time.Duration `json:"duration"`
+	// ChangedOnly: the test checked only the partitions that the last,
+	// incremental, build of its model replaced (see Project.RunTest).
+	ChangedOnly bool `json:"changed_only,omitempty"`
 }
 
 // Passed tells whether the test found no failing rows.
@@ -365,12 +423,18 @@ func (e *TestFailedError) Error() string {
 // RunTest runs the named test and reports its failing rows. A failing test
 // of severity error also returns a *TestFailedError; one of severity warn
 // only reports.
+//
+// A test of an incremental model whose last build was incremental checks
+// only the partitions that build replaced (TestResult.ChangedOnly), and a
+// custom test's changed('model') reads them: checking the whole table would
+// cost an incremental run as much as a full one. After a full build a test
+// checks everything.
 func (p *Project) RunTest(ctx context.Context, pool *pgxpool.Pool, name string, vars map[string]string) (TestResult, error) {
 	i := slices.IndexFunc(p.tests, func(t *Test) bool { return t.Name == name })
 	if i < 0 {
 		return TestResult{}, fmt.Errorf("dbtlike: unknown test %q", name)
 	}
-	return p.runTest(ctx, pool, p.tests[i], p.mergeVars(vars))
+	return p.runTest(ctx, pool, p.tests[i], p.mergeVars(vars), nil)
 }
 
 // querier is what runTest needs of a pool or a connection.
@@ -378,16 +442,69 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-func (p *Project) runTest(ctx context.Context, db querier, t *Test, vars map[string]string) (TestResult, error) {
+// narrowedBy lists the incremental models whose changed partitions test t
+// may read instead of whole tables.
+func (t *Test) narrowedBy(p *Project) []string {
+	if t.custom != nil {
+		return t.custom.changed
+	}
+	if p.models[t.of].Config.Materialized == Incremental {
+		return []string{t.of}
+	}
+	return nil
+}
+
+// builtIncrementally tells which of models were last built incrementally:
+// those whose table of changed partitions exists.
+func builtIncrementally(ctx context.Context, db querier, models []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(models) == 0 {
+		return out, nil
+	}
+	rows, err := db.Query(ctx, `SELECT m FROM unnest($1::text[]) m WHERE to_regclass($2 || '.' || m) IS NOT NULL`, models, ChangedSchema)
+	if err != nil {
+		return nil, fmt.Errorf("look up changed partitions of %s: %w", strings.Join(models, ", "), err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("look up changed partitions of %s: %w", strings.Join(models, ", "), err)
+	}
+	for _, n := range names {
+		out[n] = true
+	}
+	return out, nil
+}
+
+// runTest runs test t. incremental says which models were last built
+// incrementally; nil looks it up.
+func (p *Project) runTest(ctx context.Context, db querier, t *Test, vars map[string]string, incremental map[string]bool) (TestResult, error) {
+	res, err := p.runTestOnce(ctx, db, t, vars, incremental)
+	// A full build that committed since the look-up dropped the table of
+	// changed partitions: look again.
+	var pe *pgconn.PgError
+	if res.ChangedOnly && errors.As(err, &pe) && pe.Code == "42P01" {
+		res, err = p.runTestOnce(ctx, db, t, vars, nil)
+	}
+	return res, err
+}
+
+func (p *Project) runTestOnce(ctx context.Context, db querier, t *Test, vars map[string]string, incremental map[string]bool) (TestResult, error) {
 	start := time.Now()
 	res := TestResult{Name: t.Name, Model: t.Model, Severity: t.Severity}
 	if t.decl != nil {
 		res.Model = t.of
 	}
-	q, err := p.testSQL(t, vars)
+	if incremental == nil {
+		var err error
+		if incremental, err = builtIncrementally(ctx, db, t.narrowedBy(p)); err != nil {
+			return res, fmt.Errorf("dbtlike: test %s (model %s): %w", t.Name, res.Model, err)
+		}
+	}
+	q, narrowed, err := p.testSQL(t, vars, incremental)
 	if err != nil {
 		return res, err
 	}
+	res.ChangedOnly = narrowed
 	// The window count is taken over every failing row before the limit.
 	rows, err := db.Query(ctx, fmt.Sprintf("SELECT *, count(*) OVER () AS dbtlike_failures FROM (%s\n) failing LIMIT %d", q, sampleRows))
 	if err != nil {

@@ -106,9 +106,15 @@ func FuzzTemplate(f *testing.F) {
 				t.Fatalf("render %s incrementally: %v", n, err)
 			}
 		}
+		merged := map[string]bool{} // as after an incremental run of every model
+		for _, n := range p.Order() {
+			merged[n] = true
+		}
 		for _, tt := range p.tests {
-			if _, err := p.testSQL(tt, vars); err != nil {
-				t.Fatalf("SQL of test %s: %v", tt.Name, err)
+			for _, incremental := range []map[string]bool{nil, merged} {
+				if _, _, err := p.testSQL(tt, vars, incremental); err != nil {
+					t.Fatalf("SQL of test %s: %v", tt.Name, err)
+				}
 			}
 			if pos[tt.Model] < 0 || !slices.Contains(tt.Deps, tt.Model) {
 				t.Fatalf("test %s runs after %s, not one of its deps %v", tt.Name, tt.Model, tt.Deps)

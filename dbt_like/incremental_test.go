@@ -460,6 +460,112 @@ SELECT * FROM (VALUES (1, 'a', 3), (1, 'b', -1), (NULL, 'c', 2), (2, 'a', 0)) v(
 	}
 }
 
+// TestIncrementalDataTestsCheckChangedPartitions: after an incremental
+// build a model's tests check the partitions it replaced, so a bad row in
+// an old partition goes unreported until a full build, while one in a
+// changed partition fails the run.
+func TestIncrementalDataTestsCheckChangedPartitions(t *testing.T) {
+	pool, _ := testenv.DB(t)
+	ctx := context.Background()
+	insertFixture(t, pool)
+	p := mustLoad(t, map[string]string{
+		"buckets.sql": `{{ config(materialized='incremental', unique_key='stream_id, bucket', lookback='0s') }}
+{{ test('unique', 'stream_id, bucket') }}
+{{ test('not_null', 'stream_id, bucket, frames, max_dets') }}
+{{ test('expression', 'max_dets < 10') }}
+{{ test('unique', 'bucket, frames, max_dets', severity='warn') }}
+WITH changed AS (
+    SELECT DISTINCT stream_id, date_bin('1 minute', ts, timestamptz 'epoch') AS bucket
+    FROM {{ source('sightline', 'frames') }} WHERE inserted_at >= {{ watermark() }}
+)
+SELECT c.stream_id, c.bucket, count(*) AS frames, max(f.detection_count) AS max_dets
+FROM changed c
+JOIN {{ source('sightline', 'frames') }} f ON f.stream_id = c.stream_id AND date_bin('1 minute', f.ts, timestamptz 'epoch') = c.bucket
+GROUP BY 1, 2`,
+		"tests/buckets_are_small.sql": `SELECT b.* FROM {{ ref('buckets') }} b JOIN {{ changed('buckets') }} c USING (stream_id, bucket) WHERE b.frames > 50`,
+	})
+	const expr = "buckets: expression(max_dets < 10)"
+	scopes := func(res *RunResult) map[string]bool {
+		out := map[string]bool{}
+		for _, tr := range res.Tests {
+			if !tr.Passed() && tr.Severity == SeverityError {
+				t.Errorf("test %s failed: %+v", tr.Name, tr)
+			}
+			out[tr.Name] = tr.ChangedOnly
+		}
+		return out
+	}
+	res := mustRun(t, p, pool, RunOptions{})
+	if sc := scopes(res); len(sc) != 5 || sc[expr] || sc["buckets_are_small"] {
+		t.Errorf("full run: tests %v, want all 5 over every partition", sc)
+	}
+
+	// A bad row in an old partition: the source frame changes without
+	// being rewritten, and the table row with it. After the full build
+	// the test checks every partition and finds it.
+	if _, err := pool.Exec(ctx, `UPDATE frames SET detection_count = 99 WHERE capture_id = 'cap-a' AND frame_index = 0;
+		UPDATE analytics.buckets SET max_dets = 99 WHERE stream_id = 'cam-a' AND bucket = '2024-05-01 12:00:00+00'`); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := p.RunTest(ctx, pool, expr, nil)
+	var tf *TestFailedError
+	if !errors.As(err, &tf) || tr.Failures != 1 || tr.ChangedOnly {
+		t.Fatalf("test after the full build: %+v %v, want the old partition's row", tr, err)
+	}
+
+	// New frames in another partition (cam-b 12:05): the incremental run
+	// replaces that bucket only, and its tests check only it.
+	insertCapture(t, pool, "cam-b", "Parking", "cap-b2", 0, []fixFrame{{"12:05:10", []fixDet{{"car", 0.9}}}, {"12:05:20", nil}})
+	res = mustRun(t, p, pool, RunOptions{})
+	if m := modelOf(res, "buckets"); m.Mode != ModeIncremental || m.Rows != 1 || m.Deleted != 0 {
+		t.Errorf("incremental build %+v, want one new partition", m)
+	}
+	sc := scopes(res)
+	for name, narrowed := range sc {
+		// unique(bucket, frames, max_dets) lacks stream_id: a duplicate
+		// could lie in another partition, so it checks every row.
+		if want := name != "buckets: unique(bucket, frames, max_dets)"; narrowed != want {
+			t.Errorf("incremental run: test %s checked only changed partitions: %v, want %v", name, narrowed, want)
+		}
+	}
+	checkRows(t, ctx, pool, `SELECT stream_id, bucket FROM analytics_changed.buckets`, []string{"cam-b|12:05:00"})
+	checkRows(t, ctx, pool, `SELECT max_dets FROM analytics.buckets WHERE stream_id = 'cam-a' AND bucket = '2024-05-01 12:00:00+00'`, []string{"99"})
+	// Run on its own, as the RollupWorkflow does, the test looks the scope up.
+	if tr, err := p.RunTest(ctx, pool, expr, nil); err != nil || !tr.Passed() || !tr.ChangedOnly {
+		t.Errorf("test after the incremental build: %+v %v, want a pass over the changed partition", tr, err)
+	}
+
+	// A bad row inside the changed window fails the run, and names that
+	// row only.
+	if _, err := pool.Exec(ctx, `INSERT INTO frames (capture_id, frame_index, stream_id, chunk_seq, pts_ms, ts, width, height,
+		detection_count, model) VALUES ('cap-b2', 2, 'cam-b', 0, 2000, '2024-05-01 12:06:00+00', 640, 480, 12, 'fixture')`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Run(ctx, pool, RunOptions{Logger: quiet})
+	if !errors.As(err, &tf) || tf.Result.Name != expr || tf.Result.Failures != 1 || !tf.Result.ChangedOnly {
+		t.Fatalf("incremental run with a bad row in the window: %v, want %s failing on it alone", err, expr)
+	}
+	wantErr(t, err, `stream_id="cam-b"`, "max_dets=12")
+
+	// A full refresh checks everything again: both bad rows.
+	_, err = p.Run(ctx, pool, RunOptions{Logger: quiet, FullRefresh: true})
+	if !errors.As(err, &tf) || tf.Result.Failures != 2 || tf.Result.ChangedOnly {
+		t.Fatalf("full refresh: %v, want both bad rows", err)
+	}
+	checkRows(t, ctx, pool, `SELECT to_regclass('analytics_changed.buckets') IS NULL`, []string{"true"})
+}
+
+// TestMergeRefusesNullPartitions: a batch row whose partition is NULL could
+// never be replaced (the delete matches no NULL), so the merge fails.
+func TestMergeRefusesNullPartitions(t *testing.T) {
+	pool, _ := testenv.DB(t)
+	p := mustLoad(t, map[string]string{"m.sql": `{{ config(materialized='incremental', unique_key='k, v', partition_by='k', lookback='0s') }}
+SELECT k, 1 AS v FROM (VALUES ('a'), (CASE WHEN {{ is_incremental() }} THEN NULL ELSE 'b' END)) x(k)`})
+	mustRun(t, p, pool, RunOptions{})
+	_, err := p.Run(context.Background(), pool, RunOptions{Logger: quiet})
+	wantErr(t, err, "model m", "no partition_by value is NULL", `column "k"`)
+}
+
 func TestDataTestDeclarationErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -486,6 +592,9 @@ func TestDataTestDeclarationErrors(t *testing.T) {
 		{"watermark in a table", map[string]string{"m.sql": "SELECT {{ watermark() }}"}, []string{"model m", "incremental"}},
 		{"lookback on a table", map[string]string{"m.sql": "{{ config(lookback='1m') }}SELECT 1"}, []string{"model m", "lookback"}},
 		{"state table name", map[string]string{"dbtlike_state.sql": "SELECT 1"}, []string{"dbtlike_state"}},
+		{"changed in a model", map[string]string{"m.sql": "SELECT * FROM {{ changed('m') }} c"}, []string{"model m", "changed() is for tests"}},
+		{"changed of a table", map[string]string{"m.sql": "SELECT 1 AS a", "tests/t.sql": "SELECT * FROM {{ changed('m') }} c"},
+			[]string{"test t", "changed('m') needs an incremental model"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(mapFS(tc.files))

@@ -34,6 +34,12 @@ const (
 	// StateTable records, per built model, what it was built from and up to
 	// which ingestion time its data is complete. No model may take its name.
 	StateTable = "dbtlike_state"
+	// ChangedSchema holds a table per incremental model whose last build
+	// was incremental, named after the model: the batch that build merged,
+	// so the partitions it replaced and their new rows. A full build drops
+	// it. Data tests read it to check those partitions only; it lives
+	// outside Schema so that the models' schema holds models.
+	ChangedSchema = Schema + "_changed"
 )
 
 // SourceTables are the tables {{ source('sightline', ...) }} may name.
@@ -82,6 +88,10 @@ type Config struct {
 	Lookback time.Duration
 	// Indexes are extra indexes to build on a table, each a column list.
 	Indexes [][]string
+	// Include (incremental) are columns the unique index carries besides
+	// the key, so that reads of a partition or of a key range that need
+	// only them are index-only scans and skip the table.
+	Include []string
 }
 
 // identRE matches the column names config and tests accept.
@@ -127,6 +137,10 @@ var configKeys = map[string]func(*Config, string) error{
 		c.Lookback = d
 		return nil
 	},
+	"include": func(c *Config, v string) (err error) {
+		c.Include, err = columnList(v)
+		return wrapKey("include", err)
+	},
 	"indexes": func(c *Config, v string) error {
 		for _, part := range strings.Split(v, ";") {
 			cols, err := columnList(part)
@@ -149,8 +163,8 @@ func wrapKey(key string, err error) error {
 // check validates the config as a whole once every key is set.
 func (c *Config) check(lookbackSet bool) error {
 	if c.Materialized != Incremental {
-		if c.PartitionBy != nil || lookbackSet {
-			return fmt.Errorf("partition_by and lookback apply only to incremental models")
+		if c.PartitionBy != nil || lookbackSet || c.Include != nil {
+			return fmt.Errorf("partition_by, lookback and include apply only to incremental models")
 		}
 		if c.Materialized == View && (c.UniqueKey != nil || c.Indexes != nil) {
 			return fmt.Errorf("a view has no unique_key or indexes")
@@ -166,6 +180,11 @@ func (c *Config) check(lookbackSet bool) error {
 	for _, p := range c.PartitionBy {
 		if !slices.Contains(c.UniqueKey, p) {
 			return fmt.Errorf("partition_by column %s is not in unique_key (%s)", p, strings.Join(c.UniqueKey, ", "))
+		}
+	}
+	for _, col := range c.Include {
+		if slices.Contains(c.UniqueKey, col) {
+			return fmt.Errorf("include column %s is in unique_key already", col)
 		}
 	}
 	if !lookbackSet {
@@ -361,6 +380,8 @@ func parseModel(p, src string) (*Model, error) {
 			}
 		case segTest:
 			m.tests = append(m.tests, s.test)
+		case segChanged:
+			return nil, fmt.Errorf("dbtlike: model %s (%s): changed() is for tests; a model uses is_incremental() and watermark()", name, p)
 		}
 	}
 	m.Refs, m.Sources, m.Vars = uniq(m.Refs), uniq(m.Sources), uniq(m.Vars)
@@ -498,6 +519,10 @@ func (p *Project) mergeVars(vars map[string]string) map[string]string {
 
 // Relation is the qualified name a model is built as.
 func Relation(model string) string { return Schema + "." + model }
+
+// changedRelation is the table of the partitions an incremental model's
+// last build replaced.
+func changedRelation(model string) string { return ChangedSchema + "." + model }
 
 // renderCtx is what an incremental model's helpers render to.
 type renderCtx struct {

@@ -121,6 +121,8 @@ func (p *Project) Run(ctx context.Context, pool *pgxpool.Pool, opts RunOptions) 
 
 	res := &RunResult{Watermark: wm}
 	tests := p.testsAfter(names)
+	// The models this run merged: their tests check what the merge replaced.
+	incremental := map[string]bool{}
 	for _, name := range names {
 		mr, err := p.buildLocked(ctx, conn.Conn(), name, BuildOptions{FullRefresh: opts.FullRefresh, Watermark: wm, Vars: opts.Vars, Logger: log}, vars)
 		if err != nil {
@@ -128,11 +130,12 @@ func (p *Project) Run(ctx context.Context, pool *pgxpool.Pool, opts RunOptions) 
 			return res, err
 		}
 		res.Models = append(res.Models, mr)
+		incremental[name] = mr.Mode == ModeIncremental
 		if opts.SkipTests {
 			continue
 		}
 		for _, t := range tests[name] {
-			tr, err := p.runTest(ctx, conn.Conn(), t, vars)
+			tr, err := p.runTest(ctx, conn.Conn(), t, vars, incremental)
 			if tr.Name != "" {
 				res.Tests = append(res.Tests, tr)
 			}
@@ -204,7 +207,7 @@ func (p *Project) checkRender(names []string, vars map[string]string) error {
 	}
 	for _, ts := range p.testsAfter(names) {
 		for _, t := range ts {
-			if _, err := p.testSQL(t, vars); err != nil {
+			if _, _, err := p.testSQL(t, vars, nil); err != nil {
 				return err
 			}
 		}
@@ -307,7 +310,8 @@ func advisoryLock(ctx context.Context, conn *pgx.Conn, log *slog.Logger, keys ..
 	return unlock, nil
 }
 
-// buildLocked builds model name under its lock family.
+// buildLocked builds model name holding, for its transaction, the advisory
+// locks of the model and of the views rebuilt with it.
 func (p *Project) buildLocked(ctx context.Context, conn *pgx.Conn, name string, opts BuildOptions, vars map[string]string) (ModelResult, error) {
 	m := p.models[name]
 	var keys []int64
@@ -316,31 +320,45 @@ func (p *Project) buildLocked(ctx context.Context, conn *pgx.Conn, name string, 
 	}
 	// One order for every build, so two builds never wait on each other.
 	slices.Sort(keys)
-	unlock, err := advisoryLock(ctx, conn, opts.Logger, keys...)
-	if err != nil {
-		return ModelResult{}, fmt.Errorf("dbtlike: model %s: %w", name, err)
-	}
-	defer unlock()
 	t := time.Now()
-	mr, err := p.build(ctx, conn, m, opts, vars)
+	mr, err := p.build(ctx, conn, m, keys, opts, vars)
+	if err == nil && mr.Mode == ModeFull && m.Config.Materialized == Incremental {
+		// Set the visibility map now rather than when autovacuum comes by,
+		// so that the next runs' reads of a partition can be index-only
+		// scans (a freshly built table has none of its pages marked
+		// all-visible). It cannot run in the build's transaction, and
+		// failing it only costs speed.
+		if _, verr := conn.Exec(ctx, "VACUUM "+Relation(name)); verr != nil {
+			opts.Logger.Warn("dbtlike: vacuum after a full build failed", "model", name, "err", verr)
+		}
+	}
+	mr.Duration = time.Since(t) // failed builds count too, for the metrics
 	if err != nil {
 		return mr, fmt.Errorf("dbtlike: model %s (%s, %s): %w", name, m.Config.Materialized, m.Path, err)
 	}
-	mr.Duration = time.Since(t)
 	opts.Logger.Info("dbtlike: built model", "model", name, "materialized", mr.Materialized, "mode", mr.Mode,
 		"rows", mr.Rows, "deleted", mr.Deleted, "duration", mr.Duration)
 	return mr, nil
 }
 
-// ensureState creates the analytics schema and the state table if needed.
+// ensureState creates the analytics schemas and the state table if needed.
 func ensureState(ctx context.Context, conn *pgx.Conn) error {
+	// Every run and every model's activity comes here: one look first
+	// instead of a transaction of DDL.
+	var ready bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL AND to_regnamespace($2) IS NOT NULL`,
+		Relation(StateTable), ChangedSchema).Scan(&ready); err == nil && ready {
+		return nil
+	}
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		// Concurrent CREATE ... IF NOT EXISTS can still collide.
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey("state")); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+Schema); err != nil {
-			return err
+		for _, schema := range []string{Schema, ChangedSchema} {
+			if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema); err != nil {
+				return err
+			}
 		}
 		_, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+Relation(StateTable)+` (
 			model        text PRIMARY KEY,
@@ -366,18 +384,26 @@ type modelState struct {
 	dataAsOf     time.Time
 }
 
-func readState(ctx context.Context, q pgx.Tx, name string) (modelState, error) {
-	var s modelState
-	err := q.QueryRow(ctx, `SELECT materialized, fingerprint, data_as_of FROM `+Relation(StateTable)+` WHERE model = $1`, name).
-		Scan(&s.materialized, &s.fingerprint, &s.dataAsOf)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return s, nil
-	}
+// readStates reads the state rows of the named models.
+func readStates(ctx context.Context, tx pgx.Tx, names []string) (map[string]modelState, error) {
+	rows, err := tx.Query(ctx, `SELECT model, materialized, fingerprint, data_as_of FROM `+Relation(StateTable)+` WHERE model = ANY($1)`, names)
 	if err != nil {
-		return s, fmt.Errorf("read state of %s: %w", name, err)
+		return nil, fmt.Errorf("read state of %s: %w", strings.Join(names, ", "), err)
 	}
-	s.found = true
-	return s, nil
+	out := map[string]modelState{}
+	for rows.Next() {
+		var name string
+		s := modelState{found: true}
+		if err := rows.Scan(&name, &s.materialized, &s.fingerprint, &s.dataAsOf); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read state of %s: %w", strings.Join(names, ", "), err)
+		}
+		out[name] = s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read state of %s: %w", strings.Join(names, ", "), err)
+	}
+	return out, nil
 }
 
 // fingerprint identifies what a model computes: its SQL with vars filled
@@ -390,6 +416,9 @@ func (m *Model) fingerprint(vars map[string]string) (string, error) {
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%q\x00%q\x00", m.Config.Materialized, m.Config.UniqueKey, m.Config.PartitionBy)
+	if len(m.Config.Include) > 0 { // only merges keep the index a full build made
+		fmt.Fprintf(h, "include %q\x00", m.Config.Include)
+	}
 	h.Write([]byte(sql))
 	return hex.EncodeToString(h.Sum(nil)[:16]), nil
 }
@@ -398,37 +427,45 @@ func (m *Model) fingerprint(vars map[string]string) (string, error) {
 // complete: the run's watermark, or earlier when a table it reads (directly
 // or through views) was last built from older data. An incremental model
 // stores it as its watermark, so it re-reads what its inputs had not seen.
-func (p *Project) dataAsOf(ctx context.Context, tx pgx.Tx, m *Model, wm time.Time) (time.Time, error) {
+func (p *Project) dataAsOf(m *Model, states map[string]modelState, wm time.Time) time.Time {
 	asOf := wm
 	for _, r := range m.Refs {
-		rm := p.models[r]
-		var t time.Time
-		if rm.Config.Materialized == View {
-			var err error
-			if t, err = p.dataAsOf(ctx, tx, rm, wm); err != nil {
-				return t, err
-			}
-		} else {
-			st, err := readState(ctx, tx, r)
-			if err != nil {
-				return t, err
-			}
-			if !st.found {
-				continue // built before state was kept: nothing to go by
-			}
+		t := wm
+		if p.models[r].Config.Materialized == View {
+			t = p.dataAsOf(p.models[r], states, wm)
+		} else if st := states[r]; st.found { // else built before state was kept: nothing to go by
 			t = st.dataAsOf
 		}
 		if t.Before(asOf) {
 			asOf = t
 		}
 	}
-	return asOf, nil
+	return asOf
 }
 
-// build puts model m in place in one transaction. Views that depend on m in
-// the database are dropped and recreated in the same transaction, since
-// PostgreSQL will not drop a relation that a view still reads.
-func (p *Project) build(ctx context.Context, conn *pgx.Conn, m *Model, opts BuildOptions, vars map[string]string) (res ModelResult, err error) {
+// stateNames lists the models whose state a build of m reads: m and the
+// tables it reads, directly or through views.
+func (p *Project) stateNames(m *Model) []string {
+	names := []string{m.Name}
+	var walk func(*Model)
+	walk = func(m *Model) {
+		for _, r := range m.Refs {
+			if p.models[r].Config.Materialized == View {
+				walk(p.models[r])
+			} else {
+				names = append(names, r)
+			}
+		}
+	}
+	walk(m)
+	return uniq(names)
+}
+
+// build puts model m in place in one transaction, holding the advisory
+// locks keys for it. Views that depend on m in the database are dropped and
+// recreated in the same transaction, since PostgreSQL will not drop a
+// relation that a view still reads.
+func (p *Project) build(ctx context.Context, conn *pgx.Conn, m *Model, keys []int64, opts BuildOptions, vars map[string]string) (res ModelResult, err error) {
 	res = ModelResult{Name: m.Name, Materialized: m.Config.Materialized, Mode: ModeView}
 	if m.Config.Materialized != View {
 		res.Mode = ModeFull
@@ -440,22 +477,28 @@ func (p *Project) build(ctx context.Context, conn *pgx.Conn, m *Model, opts Buil
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // no-op after Commit
 
-	old, err := relkind(ctx, tx, m.Name)
+	// Transaction locks: the commit or rollback releases them, without a
+	// round trip of its own. unnest keeps the order of keys.
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) k", keys); err != nil {
+		return res, fmt.Errorf("take advisory locks: %w", err)
+	}
+	var old string
+	var hasChanged bool
+	if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relname = $2), ''), to_regclass($3) IS NOT NULL`, Schema, m.Name, changedRelation(m.Name)).
+		Scan(&old, &hasChanged); err != nil {
+		return res, fmt.Errorf("look up %s: %w", rel, err)
+	}
+	states, err := readStates(ctx, tx, p.stateNames(m))
 	if err != nil {
 		return res, err
 	}
-	st, err := readState(ctx, tx, m.Name)
-	if err != nil {
-		return res, err
-	}
+	st := states[m.Name]
 	fp, err := m.fingerprint(vars)
 	if err != nil {
 		return res, err
 	}
-	asOf, err := p.dataAsOf(ctx, tx, m, opts.Watermark)
-	if err != nil {
-		return res, err
-	}
+	asOf := p.dataAsOf(m, states, opts.Watermark)
 	rc := renderCtx{}
 	if m.Config.Materialized == Incremental && !opts.FullRefresh && old == "r" && st.found &&
 		st.materialized == Incremental && st.fingerprint == fp {
@@ -478,6 +521,12 @@ func (p *Project) build(ctx context.Context, conn *pgx.Conn, m *Model, opts Buil
 	default:
 		if res.Rows, err = p.swap(ctx, tx, m, old, sql, vars); err != nil {
 			return res, err
+		}
+	}
+	// After a full build its tests check every partition.
+	if !rc.incremental && hasChanged {
+		if err := execOne(ctx, tx, "DROP TABLE "+changedRelation(m.Name)); err != nil {
+			return res, fmt.Errorf("drop %s: %w", changedRelation(m.Name), err)
 		}
 	}
 	if m.Config.Materialized == View {
@@ -542,34 +591,56 @@ func keepRows(m *Model, sql string) string {
 // merge replaces the partitions of an incremental model that its batch
 // covers: delete every row whose partition occurs in the batch, insert the
 // batch. Readers see the old or the new rows, never a mix: it is one
-// transaction.
+// transaction. The batch stays in the model's changed table, for its tests:
+// it is exactly what the replaced partitions now hold.
 func (p *Project) merge(ctx context.Context, tx pgx.Tx, m *Model, sql string) (inserted, deleted int64, err error) {
-	const batch = "dbtlike_batch"
-	// A batch is small but its plan can look costly to the planner (it
-	// cannot know how few buckets changed): JIT compiling it would cost
-	// more than running it.
-	if err := execOne(ctx, tx, "SET LOCAL jit = off"); err != nil {
-		return 0, 0, fmt.Errorf("set jit: %w", err)
-	}
-	if err := execOne(ctx, tx, "CREATE TEMP TABLE "+batch+" ON COMMIT DROP AS "+sql); err != nil {
-		return 0, 0, fmt.Errorf("compute incremental batch: %w", err)
-	}
-	if err := execOne(ctx, tx, "ANALYZE "+batch); err != nil {
-		return 0, 0, fmt.Errorf("analyze batch: %w", err)
-	}
+	rel, changed := Relation(m.Name), changedRelation(m.Name)
 	part := strings.Join(m.Config.PartitionBy, ", ")
-	tag, err := execTag(ctx, tx, fmt.Sprintf("DELETE FROM %s t WHERE (%s) IN (SELECT %s FROM %s)",
-		Relation(m.Name), "t."+strings.Join(m.Config.PartitionBy, ", t."), part, batch))
-	if err != nil {
-		return 0, 0, fmt.Errorf("delete replaced partitions: %w", err)
+	steps := []struct {
+		what, sql string
+		rows      *int64 // where its row count goes
+	}{
+		// A batch is small but its plan can look costly to the planner (it
+		// cannot know how few buckets changed): JIT compiling it would cost
+		// more than running it.
+		{"set jit", "SET LOCAL jit = off", nil},
+		{"drop the last batch", "DROP TABLE IF EXISTS " + changed, nil},
+		// Unlogged: written once, read by the tests, replaced next run. A
+		// crash empties it, and until the next build the model's tests
+		// then check nothing.
+		{"compute incremental batch", "CREATE UNLOGGED TABLE " + changed + " AS " + sql, nil},
+		// The delete could never match a NULL (NULL = NULL is not true):
+		// such rows would pile up, one more each run.
+		{"check that no partition_by value is NULL", "ALTER TABLE " + changed + " " + setNotNull(m.Config.PartitionBy), nil},
+		// The delete joins it with the model's table: the planner needs to
+		// know it is small to probe the unique index, and a small sample
+		// tells it that.
+		{"set statistics target", "SET LOCAL default_statistics_target = 10", nil},
+		{"analyze batch", "ANALYZE " + changed, nil},
+		{"delete replaced partitions", fmt.Sprintf("DELETE FROM %s t WHERE (t.%s) IN (SELECT %s FROM %s)",
+			rel, strings.Join(m.Config.PartitionBy, ", t."), part, changed), &deleted},
+		{"insert batch", "INSERT INTO " + rel + " " + keepRows(m, "SELECT * FROM "+changed), &inserted},
 	}
-	deleted = tag.RowsAffected()
-	tag, err = execTag(ctx, tx, "INSERT INTO "+Relation(m.Name)+" "+keepRows(m, "SELECT * FROM "+batch))
-	if err != nil {
-		return 0, deleted, fmt.Errorf("insert batch: %w", err)
+	for _, st := range steps {
+		tag, err := execTag(ctx, tx, st.sql)
+		if err != nil {
+			return inserted, deleted, fmt.Errorf("%s: %w", st.what, err)
+		}
+		if st.rows != nil {
+			*st.rows = tag.RowsAffected()
+		}
 	}
 	p.at("merged", m.Name)
-	return tag.RowsAffected(), deleted, nil
+	return inserted, deleted, nil
+}
+
+// setNotNull is the ALTER TABLE action list that makes cols NOT NULL.
+func setNotNull(cols []string) string {
+	actions := make([]string, len(cols))
+	for i, c := range cols {
+		actions[i] = "ALTER " + c + " SET NOT NULL"
+	}
+	return strings.Join(actions, ", ")
 }
 
 // swap builds a table as <name>__new (or a view) and puts it in place of
@@ -594,7 +665,11 @@ func (p *Project) swap(ctx context.Context, tx pgx.Tx, m *Model, old, sql string
 			// Unique, so a merge can never duplicate a key; the partition
 			// columns first, so the merge's delete can use it.
 			key := slices.Concat(m.Config.PartitionBy, m.Config.markerColumns())
-			if err := execOne(ctx, tx, "CREATE UNIQUE INDEX ON "+newRel+" ("+strings.Join(key, ", ")+")"); err != nil {
+			include := ""
+			if len(m.Config.Include) > 0 {
+				include = " INCLUDE (" + strings.Join(m.Config.Include, ", ") + ")"
+			}
+			if err := execOne(ctx, tx, "CREATE UNIQUE INDEX ON "+newRel+" ("+strings.Join(key, ", ")+")"+include); err != nil {
 				return 0, fmt.Errorf("unique index %s (%s): %w", newRel, strings.Join(key, ", "), err)
 			}
 		}

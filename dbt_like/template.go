@@ -19,6 +19,7 @@ const (
 	segIncr                     // {{ is_incremental() }}: true or false
 	segWatermark                // {{ watermark() }}: a timestamptz literal
 	segTest                     // {{ test('kind', ...) }}: renders to nothing
+	segChanged                  // {{ changed('model') }} (tests): the partitions the model's last build rebuilt
 )
 
 // segment is one piece of a template; templates are parsed once at load so
@@ -150,6 +151,11 @@ func parseExpr(s string) (segment, map[string]string, error) {
 			seg.def, seg.hasDef = args[1].val, true
 		}
 		return seg, nil, nil
+	case "changed":
+		if err := positional(1, 1); err != nil {
+			return segment{}, nil, err
+		}
+		return segment{kind: segChanged, text: args[0].val}, nil, nil
 	case "test":
 		d, err := parseTestArgs(args)
 		if err != nil {
@@ -169,7 +175,7 @@ func parseExpr(s string) (segment, map[string]string, error) {
 		}
 		return segment{kind: segConfig}, kw, nil
 	default:
-		return segment{}, nil, fmt.Errorf("unknown function %s() (known: ref, source, var, config, test, is_incremental, watermark, this)", fn)
+		return segment{}, nil, fmt.Errorf("unknown function %s() (known: ref, source, var, config, test, changed, is_incremental, watermark, this)", fn)
 	}
 }
 

@@ -1,14 +1,17 @@
-{{ config(materialized='incremental', unique_key='capture_id, frame_index, class_name',
-          partition_by='capture_id, frame_index', indexes='stream_id, ts', lookback='1m') }}
+{{ config(materialized='incremental', unique_key='stream_id, ts, capture_id, frame_index, class_name',
+          partition_by='stream_id, ts, capture_id, frame_index', include='n', lookback='1m') }}
 {{ test('not_null', 'capture_id, frame_index, stream_id, ts, class_name, n') }}
 {{ test('expression', 'n > 0') }}
 -- One row per analysed frame and class: how many confident detections of
 -- the class the frame has. This is the only place the score threshold
 -- (var min_score) is applied; every other model counts from here.
 --
--- Its unique_key is enforced by the unique index every incremental model
--- gets (a unique test over all its rows would cost more than the small
--- merges it checks).
+-- The grain is the frame (capture_id, frame_index) and the class; the key
+-- leads with stream_id and ts, which the frame determines, so that the
+-- unique index every incremental model gets (partition columns first)
+-- serves both the merge and the models that read a stream's time bucket:
+-- one index to build over the largest table instead of two. It carries n,
+-- so those reads are index-only scans.
 --
 -- Incremental: frames written since the last run (new, late or retried
 -- chunks: a retry deletes and re-inserts its frames) are re-derived and

@@ -7,7 +7,7 @@
 -- crossed the line that way (each track at most once per direction).
 --
 -- Incremental: the buckets of crossings written since the last run are
--- replaced whole.
+-- replaced whole. A full build groups them in one pass instead.
 WITH changed AS (
     SELECT DISTINCT stream_id, date_bin({{ var('bucket', "'1 minute'") }}::interval, ts, timestamptz '1970-01-01 00:00:00+00') AS bucket
     FROM {{ source('sightline', 'crossings') }}
@@ -21,3 +21,10 @@ LEFT JOIN LATERAL (
     WHERE x.stream_id = c.stream_id AND x.ts >= c.bucket AND x.ts < c.bucket + {{ var('bucket', "'1 minute'") }}::interval
     GROUP BY line, direction, class_name
 ) x ON true
+WHERE {{ is_incremental() }}
+UNION ALL
+SELECT stream_id, line, direction, class_name,
+       date_bin({{ var('bucket', "'1 minute'") }}::interval, ts, timestamptz '1970-01-01 00:00:00+00'), count(*)::bigint
+FROM {{ source('sightline', 'crossings') }}
+WHERE NOT {{ is_incremental() }}
+GROUP BY 1, 2, 3, 4, 5

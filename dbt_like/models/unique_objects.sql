@@ -9,7 +9,8 @@
 --
 -- Incremental: the buckets of tracks written since the last run are
 -- replaced whole; a bucket left with no tracks yields one row with object
--- NULL, which deletes its old rows and is not stored.
+-- NULL, which deletes its old rows and is not stored. A full build groups
+-- the tracks in one pass instead.
 WITH changed AS (
     SELECT DISTINCT stream_id, date_bin({{ var('bucket', "'1 minute'") }}::interval, first_ts, timestamptz '1970-01-01 00:00:00+00') AS bucket
     FROM {{ source('sightline', 'tracks') }}
@@ -23,3 +24,10 @@ LEFT JOIN LATERAL (
     WHERE t.stream_id = c.stream_id AND t.first_ts >= c.bucket AND t.first_ts < c.bucket + {{ var('bucket', "'1 minute'") }}::interval
     GROUP BY class_name
 ) t ON true
+WHERE {{ is_incremental() }}
+UNION ALL
+SELECT stream_id, class_name,
+       date_bin({{ var('bucket', "'1 minute'") }}::interval, first_ts, timestamptz '1970-01-01 00:00:00+00'), count(*)::bigint
+FROM {{ source('sightline', 'tracks') }}
+WHERE NOT {{ is_incremental() }}
+GROUP BY 1, 2, 3

@@ -7,7 +7,7 @@
 -- bucket and how long they lasted, in seconds of stream time.
 --
 -- Incremental: the buckets of visits written since the last run are
--- replaced whole.
+-- replaced whole. A full build groups the visits in one pass instead.
 WITH changed AS (
     SELECT DISTINCT stream_id, date_bin({{ var('bucket', "'1 minute'") }}::interval, exit_ts, timestamptz '1970-01-01 00:00:00+00') AS bucket
     FROM {{ source('sightline', 'zone_visits') }}
@@ -22,3 +22,11 @@ LEFT JOIN LATERAL (
     WHERE v.stream_id = c.stream_id AND v.exit_ts >= c.bucket AND v.exit_ts < c.bucket + {{ var('bucket', "'1 minute'") }}::interval
     GROUP BY zone, class_name
 ) v ON true
+WHERE {{ is_incremental() }}
+UNION ALL
+SELECT stream_id, zone, class_name,
+       date_bin({{ var('bucket', "'1 minute'") }}::interval, exit_ts, timestamptz '1970-01-01 00:00:00+00'),
+       count(*)::bigint, (avg(dwell_ms) / 1000)::double precision, (max(dwell_ms) / 1000.0)::double precision
+FROM {{ source('sightline', 'zone_visits') }}
+WHERE NOT {{ is_incremental() }} AND exit_ts IS NOT NULL
+GROUP BY 1, 2, 3, 4

@@ -9,7 +9,9 @@
 -- it count as 0) and at most.
 --
 -- Incremental: the buckets with occupancy or frames written since the last
--- run are replaced whole (a late frame changes a bucket's denominator).
+-- run are replaced whole (a late frame changes a bucket's denominator). A
+-- full build groups zone_occupancy in one pass instead (the branch that
+-- does not apply is constant-false and planned away).
 WITH changed AS (
     SELECT stream_id, date_bin({{ var('bucket', "'1 minute'") }}::interval, ts, timestamptz '1970-01-01 00:00:00+00') AS bucket
     FROM {{ source('sightline', 'zone_occupancy') }}
@@ -29,3 +31,15 @@ LEFT JOIN LATERAL (
     WHERE o.stream_id = c.stream_id AND o.ts >= c.bucket AND o.ts < c.bucket + {{ var('bucket', "'1 minute'") }}::interval
     GROUP BY zone, class_name
 ) z ON true
+WHERE {{ is_incremental() }}
+UNION ALL
+SELECT z.stream_id, z.zone, z.object, z.bucket, b.frames, z.total::double precision / b.frames, z.max_occupancy
+FROM (
+    SELECT stream_id, zone, class_name AS object,
+           date_bin({{ var('bucket', "'1 minute'") }}::interval, ts, timestamptz '1970-01-01 00:00:00+00') AS bucket,
+           sum(count)::bigint AS total, max(count)::bigint AS max_occupancy
+    FROM {{ source('sightline', 'zone_occupancy') }}
+    GROUP BY 1, 2, 3, 4
+) z
+JOIN {{ ref('stream_buckets') }} b ON b.stream_id = z.stream_id AND b.bucket = z.bucket
+WHERE NOT {{ is_incremental() }}

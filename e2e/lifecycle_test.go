@@ -87,6 +87,18 @@ func (c apiClient) waitCapture(id string, done func(captureStatus) bool) capture
 	return st
 }
 
+// waitHealthy waits for the API to answer /healthz with 200.
+func (c apiClient) waitHealthy() {
+	c.t.Helper()
+	waitFor(c.t, "the API", time.Minute, func() bool {
+		resp, err := http.Get(c.base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == http.StatusOK
+	})
+}
+
 func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -112,13 +124,7 @@ func TestCaptureLifecycle(t *testing.T) {
 	s.env = append(s.env, "SIGHTLINE_API_ADDR="+addr, "SIGHTLINE_API_TOKEN="+token, "SIGHTLINE_LOG_LEVEL=warn")
 	s.start("dev")
 	api := apiClient{t: t, base: "http://" + addr, token: token}
-	waitFor(t, "the API", time.Minute, func() bool {
-		resp, err := http.Get(api.base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == http.StatusOK
-	})
+	api.waitHealthy()
 	video := testenv.SharedFile(t, "vtest.avi")
 
 	// Changes need the token.

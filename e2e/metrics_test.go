@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -95,13 +94,7 @@ func TestMetricsMatchTheDatabase(t *testing.T) {
 	s.start("worker", "--roles", "detect", "--metrics-addr", detectAddr)
 	s.start("api")
 	api := apiClient{t: t, base: "http://" + apiAddr}
-	waitFor(t, "the API", time.Minute, func() bool {
-		resp, err := http.Get(api.base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == http.StatusOK
-	})
+	api.waitHealthy()
 
 	video := testenv.SharedFile(t, "vtest.avi")
 	api.must(http.StatusCreated, http.MethodPost, "/api/v1/streams", `{"id":"metered","source":"`+video+`"}`, nil)

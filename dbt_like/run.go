@@ -597,29 +597,32 @@ func (p *Project) merge(ctx context.Context, tx pgx.Tx, m *Model, sql string) (i
 	rel, changed := Relation(m.Name), changedRelation(m.Name)
 	part := strings.Join(m.Config.PartitionBy, ", ")
 	steps := []struct {
-		what, sql string
-		rows      *int64 // where its row count goes
+		what, sql  string
+		rows       *int64 // where its row count goes
+		lastIfNone bool   // with no rows, what follows would do nothing
 	}{
 		// A batch is small but its plan can look costly to the planner (it
-		// cannot know how few buckets changed): JIT compiling it would cost
-		// more than running it.
-		{"set jit", "SET LOCAL jit = off", nil},
-		{"drop the last batch", "DROP TABLE IF EXISTS " + changed, nil},
+		// cannot know how few buckets changed): JIT compiling it, or
+		// starting parallel workers (tens of milliseconds each time), would
+		// cost more than running it.
+		{"set jit", "SET LOCAL jit = off", nil, false},
+		{"set parallel workers", "SET LOCAL max_parallel_workers_per_gather = 0", nil, false},
+		{"drop the last batch", "DROP TABLE IF EXISTS " + changed, nil, false},
 		// Unlogged: written once, read by the tests, replaced next run. A
 		// crash empties it, and until the next build the model's tests
 		// then check nothing.
-		{"compute incremental batch", "CREATE UNLOGGED TABLE " + changed + " AS " + sql, nil},
+		{"compute incremental batch", "CREATE UNLOGGED TABLE " + changed + " AS " + sql, nil, true},
 		// The delete could never match a NULL (NULL = NULL is not true):
 		// such rows would pile up, one more each run.
-		{"check that no partition_by value is NULL", "ALTER TABLE " + changed + " " + setNotNull(m.Config.PartitionBy), nil},
+		{"check that no partition_by value is NULL", "ALTER TABLE " + changed + " " + setNotNull(m.Config.PartitionBy), nil, false},
 		// The delete joins it with the model's table: the planner needs to
 		// know it is small to probe the unique index, and a small sample
 		// tells it that.
-		{"set statistics target", "SET LOCAL default_statistics_target = 10", nil},
-		{"analyze batch", "ANALYZE " + changed, nil},
+		{"set statistics target", "SET LOCAL default_statistics_target = 10", nil, false},
+		{"analyze batch", "ANALYZE " + changed, nil, false},
 		{"delete replaced partitions", fmt.Sprintf("DELETE FROM %s t WHERE (t.%s) IN (SELECT %s FROM %s)",
-			rel, strings.Join(m.Config.PartitionBy, ", t."), part, changed), &deleted},
-		{"insert batch", "INSERT INTO " + rel + " " + keepRows(m, "SELECT * FROM "+changed), &inserted},
+			rel, strings.Join(m.Config.PartitionBy, ", t."), part, changed), &deleted, false},
+		{"insert batch", "INSERT INTO " + rel + " " + keepRows(m, "SELECT * FROM "+changed), &inserted, false},
 	}
 	for _, st := range steps {
 		tag, err := execTag(ctx, tx, st.sql)
@@ -628,6 +631,9 @@ func (p *Project) merge(ctx context.Context, tx pgx.Tx, m *Model, sql string) (i
 		}
 		if st.rows != nil {
 			*st.rows = tag.RowsAffected()
+		}
+		if st.lastIfNone && tag.RowsAffected() == 0 {
+			break
 		}
 	}
 	p.at("merged", m.Name)

@@ -206,6 +206,18 @@ func (s *stack) multiStreamStep(tc client.Client, n int, hold time.Duration, flv
 		b.Fatal(err)
 	}
 	r.lagMax = time.Duration(lag * float64(time.Second))
+	// Where the worst lag went (waiting to be stored, or to be detected),
+	// and why windows failed: what to fix next.
+	var worst string
+	_ = s.db.QueryRow(ctx, `SELECT format('%s chunk %s: frame to stored %ss, stored to detected %ss', c.capture_id, c.seq,
+		round(extract(epoch FROM c.written_at - f.ts)::numeric, 1), round(extract(epoch FROM c.detected_at - c.written_at)::numeric, 1))
+		FROM frames f JOIN chunks c ON c.capture_id = f.capture_id AND c.seq = f.chunk_seq
+		WHERE f.stream_id = ANY($1) AND c.written_at < $2 ORDER BY c.detected_at - f.ts DESC LIMIT 1`, streams, stopAt).Scan(&worst)
+	fmt.Printf("    worst lag: %s\n", worst)
+	for _, p := range s.pairs(`SELECT left(coalesce(error, ''), 200), count(*)::int FROM captures
+		WHERE stream_id = ANY($1) AND status = 'failed' GROUP BY 1`, streams) {
+		fmt.Printf("    %d windows failed: %s\n", p.v, p.k)
+	}
 	r.lost = r.captured - r.analysed - r.skipped
 	return r
 }

@@ -145,7 +145,7 @@ func (s *stack) multiStreamStep(tc client.Client, n int, hold time.Duration, flv
 	busy0, total0 := machineCPU(b)
 	start := time.Now()
 	for _, name := range streams {
-		id := "watch-" + name
+		id := testenv.Name("watch-" + name) // window ids are never reused
 		_, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.queue}, workflows.StreamWorkflow,
 			contract.StreamInput{StreamID: name, Settings: contract.Settings{DurationSeconds: 60, EveryMS: msEveryMS,
 				ChunkFrames: msChunkFrames, Mode: contract.ModeComplete, DetectTaskQueue: s.detect}})

@@ -115,7 +115,8 @@ func TestModesUnderOverload(t *testing.T) {
 	cl := apiClient{t: t, base: srv.URL}
 	cl.must(http.StatusCreated, http.MethodPost, "/api/v1/streams", `{"id":"switched","source":"`+rtmpURL+`"}`, nil)
 	streamSet := set
-	streamSet.Mode, streamSet.DurationSeconds, streamSet.DetectTaskQueue = contract.ModeComplete, 14, s.detect
+	// The window rolls up through the windows' shared rollup, which its replayed history covers.
+	streamSet.Mode, streamSet.DurationSeconds, streamSet.DetectTaskQueue, streamSet.SkipRollup = contract.ModeComplete, 14, s.detect, false
 	wfID := "stream-switched-" + name
 	run, err := s.tc.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: wfID, TaskQueue: s.queue},
 		workflows.StreamWorkflow, contract.StreamInput{StreamID: "switched", Settings: streamSet, MaxWindows: 1})
@@ -137,6 +138,7 @@ func TestModesUnderOverload(t *testing.T) {
 		t.Fatalf("stream workflow: %v", err)
 	}
 	testenv.Replay(t, s.tc, wfID, "stream_mode_switch_history.json", workflows.StreamWorkflow, workflows.CaptureWorkflow)
+	testenv.Replay(t, s.tc, window, "capture_window_history.json", workflows.CaptureWorkflow, workflows.RollupWorkflow)
 	w := s.modeOutcome(window)
 	t.Logf("switched window: %+v", w)
 	if w.skipped == 0 || w.detected+w.skipped != w.chunks || w.framesInSkipped != 0 {

@@ -3,9 +3,11 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -160,7 +162,7 @@ func CaptureWorkflow(ctx workflow.Context, in contract.CaptureInput) (contract.C
 
 	if !in.SkipRollup {
 		prog.Phase = "rollup"
-		if err := rollup(ctx); err != nil {
+		if err := rollup(ctx, parent != nil); err != nil {
 			return fail("rollup", err)
 		}
 	}
@@ -175,8 +177,12 @@ var shortActivity = workflow.ActivityOptions{
 	RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 30 * time.Second, NonRetryableErrorTypes: []string{"BadInput"}},
 }
 
-// rollup runs the rollup models after a capture.
-func rollup(ctx workflow.Context) error {
+// rollup runs the rollup models after a capture. The windows of streams
+// share one rollup per task queue (window is true for them): when it is
+// already running, a window leaves its rows to the next one instead of
+// starting another, so N streams ending their windows together cost one
+// rollup, not N competing for the same tables.
+func rollup(ctx workflow.Context, window bool) error {
 	// Runs started before RollupWorkflow existed replay the activity.
 	if workflow.GetVersion(ctx, "rollup-child-workflow", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		rollCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -184,6 +190,20 @@ func rollup(ctx workflow.Context) error {
 			RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
 		})
 		return workflow.ExecuteActivity(rollCtx, a.RunRollup, activities.RollupInput{}).Get(ctx, nil)
+	}
+	if window && workflow.GetVersion(ctx, "shared-window-rollup", workflow.DefaultVersion, 1) >= 1 {
+		rollCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:            "rollup-windows-" + workflow.GetInfo(ctx).TaskQueueName,
+			RetryPolicy:           contract.RollupRetry,
+			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		})
+		err := workflow.ExecuteChildWorkflow(rollCtx, RollupWorkflow, contract.RollupInput{}).Get(ctx, nil)
+		var running *temporal.ChildWorkflowExecutionAlreadyStartedError
+		if errors.As(err, &running) {
+			return nil // the next rollup of the windows takes these rows too: rollups are incremental
+		}
+		return err
 	}
 	// A child workflow, so each model shows in the Temporal UI. Its id is the
 	// SDK's default (from the run id): one derived from the workflow id would
@@ -230,7 +250,7 @@ func canceled(ctx workflow.Context, in contract.CaptureInput, p *pipeline, captu
 	res.Tracks, res.Crossings = p.prog.Tracks, p.prog.Crossings
 	if !in.SkipRollup {
 		p.prog.Phase = "rollup"
-		if err := rollup(dctx); err != nil {
+		if err := rollup(dctx, workflow.GetInfo(ctx).ParentWorkflowExecution != nil); err != nil {
 			workflow.GetLogger(ctx).Warn("rollup after cancel failed; the next rollup catches up", "error", err)
 		}
 	}

@@ -19,13 +19,14 @@ import (
 // that ran the rollup as an activity instead of a child RollupWorkflow.
 // A realtime capture of a live stream under overload (it skips chunks,
 // some after they waited too long on the detect queue) and a StreamWorkflow
-// switched from complete to realtime by an update are replayed too.
+// switched from complete to realtime by an update, with its window (which
+// rolls up through the windows' shared rollup), are replayed too.
 // A change to the workflow that is not deterministic against runs already
 // in flight fails here; such a change needs workflow.GetVersion.
 func TestReplayCaptureHistory(t *testing.T) {
 	for _, file := range []string{"capture_history.json", "capture_canceled_history.json", "capture_history_before_tracking.json",
 		"capture_canceled_history_before_tracking.json", "capture_history_rollup_activity.json",
-		"capture_realtime_history.json", "stream_mode_switch_history.json"} {
+		"capture_realtime_history.json", "stream_mode_switch_history.json", "capture_window_history.json"} {
 		r := worker.NewWorkflowReplayer()
 		r.RegisterWorkflow(CaptureWorkflow)
 		r.RegisterWorkflow(RollupWorkflow)

@@ -224,9 +224,12 @@ func overlappingWindows(ctx workflow.Context, in *contract.StreamInput, prog *co
 			continue
 		}
 		if failed {
-			// Back off before the next window so a dead source is not hammered.
+			// Back off before the next window so a dead source is not
+			// hammered, from 5 s (a source slow to answer many opens at
+			// once is tried again soon) doubling to the window or a minute.
 			window := time.Duration(settings.DurationSeconds * float64(time.Second))
-			if err := workflow.Sleep(ctx, min(window, time.Minute)); err != nil {
+			wait := 5 * time.Second << min(max(in.Failures-1, 0), 4)
+			if err := workflow.Sleep(ctx, min(wait, window, time.Minute)); err != nil {
 				return err
 			}
 		}

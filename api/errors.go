@@ -126,7 +126,7 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 			if r == nil {
 				return
 			}
-			if r == http.ErrAbortHandler {
+			if err, ok := r.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 				panic(r) // net/http's way to abort a response on purpose
 			}
 			s.log.Error("handler panicked", "method", c.Request().Method, "uri", c.Request().RequestURI,

@@ -245,7 +245,7 @@ func LoadProject(dir, vars string) (*Project, error) {
 	var overrides []fs.FS
 	if dir != "" {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return nil, fmt.Errorf("dbtlike: models folder %q: not a readable folder (%v)", dir, err)
+			return nil, fmt.Errorf("dbtlike: models folder %q: not a readable folder (%v)", dir, err) //nolint:errorlint // err is nil for a file
 		}
 		overrides = append(overrides, os.DirFS(dir))
 	}

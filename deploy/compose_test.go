@@ -705,7 +705,7 @@ func TestComposeChecksCatch(t *testing.T) {
 	root := repoRoot(t)
 	good := readCompose(t)
 	for _, tc := range []struct{ name, old, new, want string }{
-		{"unknown key", "    restart: \"no\"\n", "    restart: \"no\"\n    enviroment: {}\n", "enviroment"},
+		{"unknown key", "    restart: \"no\"\n", "    restart: \"no\"\n    enviroment: {}\n", "enviroment"}, //nolint:misspell // a misspelt key on purpose
 		{"unknown dependency", "    depends_on: [prometheus]", "    depends_on: [prometheus, loki]", "loki"},
 		{"named detect replicas", "    command: [\"worker\", \"--roles\", \"detect\"]\n", "    command: [\"worker\", \"--roles\", \"detect\"]\n    container_name: sightline-detect\n", "needs Compose to name the replicas"},
 		{"detect on a host port", "    command: [\"worker\", \"--roles\", \"detect\"]\n", "    command: [\"worker\", \"--roles\", \"detect\"]\n    ports: [\"9464:9464\"]\n", "a second replica could not bind it"},

@@ -1274,8 +1274,8 @@ func TestChecksCatch(t *testing.T) {
 			c := &k.deployments["sightline-detect"].Spec.Template.Spec.Containers[0]
 			c.Env = append(c.Env, corev1.EnvVar{Name: "SIGHTLINE_DETECT_WORKER", Value: "2"})
 		}},
-		{"unknown ConfigMap key", "cpu", "SIGHTLINE_TEMPORAL_ADRESS is not a setting", want{}, func(k *kube) {
-			configMap(t, k).Data["SIGHTLINE_TEMPORAL_ADRESS"] = "x:7233"
+		{"unknown ConfigMap key", "cpu", "SIGHTLINE_TEMPORAL_ADRESS is not a setting", want{}, func(k *kube) { //nolint:misspell // a misspelt setting on purpose
+			configMap(t, k).Data["SIGHTLINE_TEMPORAL_ADRESS"] = "x:7233" //nolint:misspell // on purpose
 		}},
 		{"unknown Secret key", "cpu", "SIGHTLINE_PG_PASSWORD is not a setting", want{}, func(k *kube) {
 			k.secrets["sightline-secrets"].StringData["SIGHTLINE_PG_PASSWORD"] = "x"

@@ -151,7 +151,7 @@ func (c apiClient) waitHealthy(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("API at %s not healthy: %v (is `make up` running?)", c.base, last)
+			return fmt.Errorf("API at %s not healthy: %w (is `make up` running?)", c.base, last)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}

@@ -75,7 +75,7 @@ func runRollup(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 		unschedule   = fs.Bool("unschedule", false, "")
 		vars         = varFlags{}
 		selected     []string
-		scheduleMode = false
+		scheduleMode bool
 	)
 	fs.Var(vars, "var", "")
 	if err := fs.Parse(args); err != nil {

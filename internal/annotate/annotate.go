@@ -213,7 +213,7 @@ func JPEG(src []byte, counts Counts, dets []detector.Detection, quality int) ([]
 	img, err := gocv.IMDecode(src, gocv.IMReadColor)
 	if err != nil || img.Empty() {
 		img.Close()
-		return nil, fmt.Errorf("annotate: decode %d-byte image: not a decodable image (%v)", len(src), err)
+		return nil, fmt.Errorf("annotate: decode %d-byte image: not a decodable image (%v)", len(src), err) //nolint:errorlint // err is nil for an empty image
 	}
 	defer img.Close()
 	if len(counts.Lines)+len(counts.Zones) > 0 {

@@ -163,7 +163,8 @@ func TestStyleFollowsImageSize(t *testing.T) {
 }
 
 func TestClassColorStable(t *testing.T) {
-	if ClassColor(0) != ClassColor(0) || ClassColor(3) != ClassColor(-3) {
+	first, again := ClassColor(0), ClassColor(0)
+	if first != again || ClassColor(3) != ClassColor(-3) {
 		t.Error("class colours are not stable")
 	}
 	for id := 0; id < 80; id++ {

@@ -83,7 +83,7 @@ func fieldError(prefix string, err error) error {
 	if errors.As(err, &fe) {
 		return &FieldError{Field: prefix + fe.Field, Msg: fe.Msg}
 	}
-	return fmt.Errorf("%w: %v", ErrInvalid, err)
+	return fmt.Errorf("%w: %v", ErrInvalid, err) //nolint:errorlint // the kind is what callers match, not the cause
 }
 
 func invalid(field, format string, args ...any) error {

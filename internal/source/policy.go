@@ -97,7 +97,7 @@ func (p Policy) CheckURL(ctx context.Context, rawURL string, dns HostResolver) e
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("resolve host %s: %v: %w", host, err, ErrUnavailable)
+		return fmt.Errorf("resolve host %s: %v: %w", host, err, ErrUnavailable) //nolint:errorlint // the kind is what callers match, not the cause
 	}
 	if len(addrs) == 0 {
 		return fmt.Errorf("resolve host %s: no addresses: %w", host, ErrUnavailable)

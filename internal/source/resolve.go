@@ -61,7 +61,7 @@ func (r *DefaultResolver) Resolve(ctx context.Context, spec Spec) (Resolved, err
 	case File:
 		st, err := os.Stat(spec.Location)
 		if err != nil {
-			return Resolved{}, fmt.Errorf("source %s: %v: %w", spec, err, ErrInvalid)
+			return Resolved{}, fmt.Errorf("source %s: %v: %w", spec, err, ErrInvalid) //nolint:errorlint // the kind is what callers match, not the cause
 		}
 		if st.IsDir() {
 			return Resolved{}, fmt.Errorf("source %s: is a directory: %w", spec, ErrInvalid)
@@ -95,7 +95,7 @@ func (r *DefaultResolver) resolveYouTube(ctx context.Context, spec Spec) (Resolv
 	client := &youtube.Client{HTTPClient: hc}
 	v, err := client.GetVideoContext(ctx, spec.VideoID)
 	if err != nil {
-		return Resolved{}, fmt.Errorf("source %s: look up YouTube video %s: %v: %w", spec, spec.VideoID, err, youtubeErrKind(err))
+		return Resolved{}, fmt.Errorf("source %s: look up YouTube video %s: %v: %w", spec, spec.VideoID, err, youtubeErrKind(err)) //nolint:errorlint // the kind is what callers match, not the cause
 	}
 	res := Resolved{Spec: spec}
 	// A live broadcast has an HLS manifest and no duration; recorded videos
@@ -114,7 +114,7 @@ func (r *DefaultResolver) resolveYouTube(ctx context.Context, spec Spec) (Resolv
 	}
 	u, err := client.GetStreamURLContext(ctx, v, f)
 	if err != nil {
-		return Resolved{}, fmt.Errorf("source %s: stream URL for YouTube video %s (itag %d): %v: %w", spec, spec.VideoID, f.ItagNo, err, ErrUnavailable)
+		return Resolved{}, fmt.Errorf("source %s: stream URL for YouTube video %s (itag %d): %v: %w", spec, spec.VideoID, f.ItagNo, err, ErrUnavailable) //nolint:errorlint // the kind is what callers match, not the cause
 	}
 	res.Kind, res.Target = HTTP, u
 	return res, nil

@@ -31,7 +31,7 @@ func TestRollupCLIList(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"frame_object_counts  [incremental] key(capture_id, frame_index, class_name) partition(capture_id, frame_index) lookback 1m0s\n  <- source:detections, source:frames\n",
+		"frame_object_counts  [incremental] key(stream_id, ts, capture_id, frame_index, class_name) partition(stream_id, ts, capture_id, frame_index) lookback 1m0s\n  <- source:detections, source:frames\n",
 		"object_counts  [incremental] key(stream_id, object, bucket) partition(stream_id, bucket)",
 		"  <- frame_object_counts, stream_buckets, source:frames\n  test object_counts: expression",
 		"  test counts_add_up\n",

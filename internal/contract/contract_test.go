@@ -39,19 +39,19 @@ func full() Settings {
 	return Settings{EveryMS: 500, ChunkFrames: 20, MaxFrames: 100, DurationSeconds: 30,
 		Detect:   &detectconf.Config{Model: "m", Filter: &detectconf.Filter{Classes: []string{"person"}, MinScore: 0.4}},
 		Tracking: &tracking.Config{Config: counting.Config{Lines: []counting.Line{{Name: "door", To: counting.Point{X: 10, Y: 10}}}}},
-		GPU:      true, DetectTaskQueue: "q", DetectConcurrency: 3, SkipRollup: true}
+		GPU:      true, DetectTaskQueue: "q", DetectConcurrency: 3, SkipRollup: true, Mode: ModeRealtime, MaxLagSeconds: 4}
 }
 
 func TestEveryWayOfStartingACaptureHasTheSameSettingsFields(t *testing.T) {
 	settings := jsonFields(reflect.TypeFor[Settings]())
 	want := []string{"chunk_frames", "detect", "detect_concurrency", "detect_task_queue", "duration_seconds",
-		"every_ms", "gpu", "max_frames", "skip_rollup", "tracking"}
+		"every_ms", "gpu", "max_frames", "max_lag_seconds", "mode", "skip_rollup", "tracking"}
 	if !slices.Equal(settings, want) {
 		t.Fatalf("Settings fields %v, want %v", settings, want)
 	}
 	capture := jsonFields(reflect.TypeFor[CaptureInput]())
-	if got := slices.Concat(settings, []string{"source", "stream_id"}); !sameSet(capture, got) {
-		t.Errorf("CaptureInput fields %v, want the settings plus stream_id and source", capture)
+	if got := slices.Concat(settings, []string{"source", "stream_id", "known_live"}); !sameSet(capture, got) {
+		t.Errorf("CaptureInput fields %v, want the settings plus stream_id, source and known_live", capture)
 	}
 	stream := jsonFields(reflect.TypeFor[StreamInput]())
 	for _, f := range settings {

@@ -96,12 +96,8 @@ func sequentialWindows(ctx workflow.Context, in *contract.StreamInput, prog *con
 		id := fmt.Sprintf("%s-w%06d", info.WorkflowExecution.ID, in.Window)
 		prog.Window, prog.CurrentID = in.Window, id
 		settings := in.WindowSettings()
-		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID:        id,
-			ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
-			// A window must not run twice, even if this workflow is reset.
-			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		})
+		cctx := windowOptions(ctx, id)
+
 		var res contract.CaptureResult
 		*current = workflow.ExecuteChildWorkflow(cctx, CaptureWorkflow, contract.CaptureInput{
 			StreamID: in.StreamID, Settings: settings,

@@ -72,6 +72,7 @@ func TestEffectiveModeAndMaxLag(t *testing.T) {
 	}
 	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	p.readyAt[0], p.readyAt[1], p.readyAt[2] = t0, t0.Add(800*time.Millisecond), t0.Add(2*time.Second)
+	p.firstReady, p.lastReady = t0, t0.Add(2*time.Second)
 	if got := p.maxLag(); got != 2*time.Second {
 		t.Errorf("max lag %v, want 2 × 1 s between chunks", got)
 	}

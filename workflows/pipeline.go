@@ -24,12 +24,15 @@ type pipeline struct {
 	startedAt time.Time
 	prog      *contract.CaptureProgress
 
-	sel      workflow.Selector
-	queue    []activities.ChunkRef
-	readyAt  map[int]time.Time // chunk seq → when it was announced
-	detected map[int]bool      // chunk seqs whose detection (or skip) finished
-	inFlight map[int]activities.ChunkRef
-	err      error // the first detection or tracking failure
+	sel     workflow.Selector
+	queue   []activities.ChunkRef
+	readyAt map[int]time.Time // chunk seq → when it was announced
+	// When the first and the latest chunk were announced, for the time
+	// between chunks.
+	firstReady, lastReady time.Time
+	detected              map[int]bool // chunk seqs whose detection (or skip) finished
+	inFlight              map[int]activities.ChunkRef
+	err                   error // the first detection or tracking failure
 
 	// Modes. Runs started before modes existed detect every chunk in order.
 	modes    bool
@@ -98,7 +101,12 @@ func (p *pipeline) add(c activities.ChunkRef) {
 	if _, seen := p.readyAt[c.Seq]; seen {
 		return
 	}
-	p.readyAt[c.Seq] = workflow.Now(p.ctx)
+	now := workflow.Now(p.ctx)
+	p.readyAt[c.Seq] = now
+	if p.firstReady.IsZero() {
+		p.firstReady = now
+	}
+	p.lastReady = now
 	p.live = p.live || c.Live
 	p.queue = append(p.queue, c)
 	p.prog.Chunks++
@@ -184,24 +192,10 @@ func (p *pipeline) maxLag() time.Duration {
 	case p.in.EveryMS > 0:
 		return 2 * time.Duration(p.in.ChunkFrames*p.in.EveryMS) * time.Millisecond
 	}
-	var first, last time.Time
-	for _, at := range p.readyAt {
-		if first.IsZero() || at.Before(first) {
-			first = at
-		}
-		last = later(last, at)
-	}
 	if n := len(p.readyAt); n >= 2 {
-		return 2 * last.Sub(first) / time.Duration(n-1)
+		return 2 * p.lastReady.Sub(p.firstReady) / time.Duration(n-1)
 	}
 	return 0
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
 
 // realtime orders the waiting chunks newest first and skips those that

@@ -150,7 +150,11 @@ func TestCaptureLifecycle(t *testing.T) {
 		t.Fatalf("capture b: %+v", st)
 	}
 
-	// Cancel: every frame of the video, stopped after a few chunks.
+	// Cancel: every frame of a live stream (it never ends by itself, so the
+	// cancel cannot lose a race with the end of the source), stopped after a
+	// few chunks. Complete mode, so every captured frame is detected.
+	live, _ := publish(t, liveName())
+	api.must(http.StatusOK, http.MethodPost, "/api/v1/streams", `{"id":"plaza","source":"`+live+`","mode":"complete"}`, nil)
 	c := start(`{"chunk_frames": 10, "every_ms": 0}`)
 	api.waitCapture(c, func(st captureStatus) bool { return st.ChunksWritten >= 3 })
 	api.must(http.StatusAccepted, http.MethodPost, "/api/v1/captures/"+c+"/cancel", "", nil)
@@ -158,7 +162,7 @@ func TestCaptureLifecycle(t *testing.T) {
 	if st.Status != "canceled" || st.Workflow.Status != "CANCELED" {
 		t.Fatalf("canceled capture: %+v, workflow %+v", st, *st.Workflow)
 	}
-	if st.FramesCaptured == 0 || st.FramesCaptured >= 795 || st.FramesAnalysed != st.FramesCaptured ||
+	if st.FramesCaptured == 0 || st.FramesAnalysed != st.FramesCaptured ||
 		st.ChunksDetected != st.ChunksWritten {
 		t.Fatalf("a canceled capture keeps and detects what it stored: %+v", st)
 	}

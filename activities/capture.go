@@ -113,7 +113,13 @@ func (a *Activities) CaptureFrames(ctx context.Context, in CaptureInput) (Captur
 		return prog, badSource(err)
 	}
 
-	r, err := a.openSource(ctx, spec)
+	// A fresh capture heartbeats no details while it opens, so a retry is
+	// still fresh.
+	var details []any
+	if resumed {
+		details = []any{prog}
+	}
+	r, err := a.openSource(ctx, in.CaptureID, spec, details...)
 	if err != nil {
 		// A live source that never opened fails the capture at once with
 		// the reason; after a crash, or in a stream's later window, it was
@@ -247,8 +253,11 @@ func badSource(err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), "BadSource", nil)
 }
 
-// openSource resolves the spec (again: YouTube manifests expire) and opens it.
-func (a *Activities) openSource(ctx context.Context, spec source.Spec) (*source.Reader, error) {
+// openSource resolves the spec (again: YouTube manifests expire) and opens
+// it, heartbeating details meanwhile: a worker's opens queue behind one
+// another (see source.Open), and a long queue must not look like a dead
+// worker.
+func (a *Activities) openSource(ctx context.Context, captureID string, spec source.Spec, details ...any) (*source.Reader, error) {
 	resolver := a.Sources
 	if resolver == nil {
 		resolver = &source.DefaultResolver{Policy: source.Unrestricted}
@@ -257,7 +266,28 @@ func (a *Activities) openSource(ctx context.Context, spec source.Spec) (*source.
 	if err != nil {
 		return nil, err
 	}
-	return source.Open(ctx, res, a.SourceOptions)
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, details...)
+			}
+		}
+	}()
+	r, err := source.Open(ctx, res, a.SourceOptions)
+	close(stop)
+	<-stopped
+	if err == nil && r.Queued() > time.Second {
+		a.log().Info("source opened after the worker's other opens", "capture", captureID,
+			"source", r.Source(), "queued", r.Queued().Round(time.Millisecond))
+	}
+	return r, err
 }
 
 // reconnect reopens a live source with backoff until it answers or the
@@ -287,7 +317,7 @@ func (a *Activities) reconnect(ctx context.Context, in CaptureInput, spec source
 			prog.Gaps = gap + 1
 			return nil, nil
 		}
-		r, err := a.openSource(ctx, spec)
+		r, err := a.openSource(ctx, in.CaptureID, spec, *prog)
 		if err == nil {
 			now := time.Now()
 			if err := record(&now); err != nil {

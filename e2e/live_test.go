@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,6 +118,60 @@ func publish(t testing.TB, name string) (rtmpURL, hlsURL string) {
 		return err == nil
 	})
 	return rtmpURL, hlsURL
+}
+
+// TestManyLiveOpensAtOnce opens eight live RTMP streams at once with the
+// workers' source options, as a StreamWorkflow's windows do at each
+// boundary. OpenCV runs one FFmpeg open at a time per process, each waiting
+// for a keyframe, so the last waits for the others: every open must still
+// succeed, the wait not counting against its own timeout.
+func TestManyLiveOpensAtOnce(t *testing.T) {
+	flv := h264Sample(t)
+	rig(t, "start")
+	const n = 8
+	urls := make([]string, n)
+	for i := range urls {
+		name := liveName()
+		rig(t, "publish", name, flv)
+		t.Cleanup(func() { rig(t, "unpublish", name) })
+		urls[i] = fmt.Sprintf("rtmp://127.0.0.1:%s/live/%s", envOr("SIGHTLINE_RTMP_PORT", "19350"), name)
+	}
+	resolver := &source.DefaultResolver{Policy: source.Unrestricted}
+	errs, queued := make([]error, n), make([]time.Duration, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, u := range urls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := context.Background()
+			spec, err := source.Parse(u)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			res, err := resolver.Resolve(ctx, spec)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			r, err := source.Open(ctx, res, app.SourceOptions)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			queued[i] = r.Queued()
+			r.Close()
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d opens took %v; queued %v (open timeout %v)", n, time.Since(start).Round(time.Millisecond),
+		queued, app.SourceOptions.OpenTimeout)
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("open %d of %d at once: %v", i+1, n, err)
+		}
+	}
 }
 
 func envOr(key, def string) string {

@@ -275,7 +275,7 @@ func startPlain(b *testing.B, s *stack, bin string, args ...string) *exec.Cmd {
 
 // h264Sample encodes vtest.avi once as H.264 in FLV, which the rig then
 // publishes without re-encoding: N publishers cost next to nothing.
-func h264Sample(b *testing.B) string {
+func h264Sample(b testing.TB) string {
 	out := filepath.Join(testenv.RepoRoot(b), ".data", "live", "vtest-h264.flv")
 	if _, err := os.Stat(out); err == nil {
 		return out

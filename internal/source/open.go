@@ -51,11 +51,9 @@ const ffmpegOptionsEnv = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 // them a dead URL blocks for OpenCV's 30 s interrupt timeout and probing a
 // live stream takes seconds.
 //
-// All kinds but RTSP get the same string so that their opens can share the
-// process-wide variable (see envGate). "timeout" is left out for them: on
-// RTMP it means "listen for an incoming publisher" rather than connect, and
-// HTTP needs it not (rw_timeout bounds reads; TCP connects give up after
-// FFmpeg's default 5 s).
+// "timeout" is left out for all kinds but RTSP: on RTMP it means "listen
+// for an incoming publisher" rather than connect, and HTTP needs it not
+// (rw_timeout bounds reads, and TCP connects too).
 func ffmpegOptions(kind Kind, o Options) string {
 	us := func(d time.Duration) string { return strconv.FormatInt(d.Microseconds(), 10) }
 	opts := []string{
@@ -72,60 +70,17 @@ func ffmpegOptions(kind Kind, o Options) string {
 	return strings.Join(opts, "|")
 }
 
-// envGate guards the process-wide FFmpeg options variable, which OpenCV
-// reads with getenv at some point inside the open call: opens that want the
-// same value (or "" for any) run side by side, one that wants another value
-// waits until none is in progress, then sets it. An open abandoned by Go
-// keeps its place until OpenCV returns, so it can delay opens that need
-// another value; those give up at their own timeout. Code outside this
-// package that opens captures is not covered, and sees the last value set.
-type envGate struct {
-	mu     sync.Mutex
-	value  string // in effect while active > 0
-	active int
-	idle   chan struct{} // closed when active drops to 0
-}
-
-var gate envGate
-
-// acquire waits until value ("" means any) can be in effect, sets it, and
-// counts the caller as active until release.
-func (g *envGate) acquire(ctx context.Context, value string) error {
-	for {
-		g.mu.Lock()
-		if g.active == 0 {
-			if value != "" && os.Getenv(ffmpegOptionsEnv) != value {
-				if err := os.Setenv(ffmpegOptionsEnv, value); err != nil {
-					g.mu.Unlock()
-					return fmt.Errorf("set %s: %w", ffmpegOptionsEnv, err)
-				}
-			}
-			g.value = os.Getenv(ffmpegOptionsEnv)
-			g.idle = make(chan struct{})
-		}
-		if g.active == 0 || value == "" || value == g.value {
-			g.active++
-			g.mu.Unlock()
-			return nil
-		}
-		idle := g.idle
-		g.mu.Unlock()
-		select {
-		case <-idle:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-func (g *envGate) release() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.active--
-	if g.active == 0 {
-		close(g.idle)
-	}
-}
+// opener lets one open through OpenCV's FFmpeg backend run at a time.
+// OpenCV holds a process-wide mutex for the whole of such an open
+// (connect, handshake, waiting for a keyframe, probing), so opens never
+// overlap anyway: a worker opens live streams one after the other, each
+// taking up to a keyframe interval. Queueing here instead of inside OpenCV
+// lets the open timeout count the open alone, not the wait behind others
+// (which only ctx bounds), and lets each open set the process-wide options
+// variable, which OpenCV reads during the open, without racing another.
+// An open abandoned by Go keeps its turn until OpenCV returns, as OpenCV
+// keeps its mutex. Webcams open through V4L2 and do not queue.
+var opener = make(chan struct{}, 1)
 
 // Reader yields the frames of an opened source in order, with their index
 // and presentation time.
@@ -136,6 +91,7 @@ type Reader struct {
 	vc     *gocv.VideoCapture
 	fps    float64
 	next   int
+	queued time.Duration // waited for earlier opens, see opener
 
 	// Live timing, see Read.
 	start   time.Time
@@ -155,8 +111,8 @@ type openResult struct {
 // V4L2, network sources with FFmpeg and options derived from opts.
 //
 // OpenCV cannot be cancelled, so Open runs it in a goroutine and returns an
-// ErrTimeout error after OpenTimeout (plus a second of slack) or when ctx
-// ends. That goroutine then lives on until OpenCV gives up (bounded by the
+// ErrTimeout error after OpenTimeout (plus a second of slack), counted from
+// its turn (see opener), or when ctx ends. That goroutine then lives on until OpenCV gives up (bounded by the
 // FFmpeg timeouts derived from opts, at worst by OpenCV's own 30 s open
 // limit) and closes whatever it opened.
 func Open(ctx context.Context, res Resolved, opts Options) (*Reader, error) {
@@ -173,6 +129,15 @@ func Open(ctx context.Context, res Resolved, opts Options) (*Reader, error) {
 		env = ffmpegOptions(res.Kind, o)
 	}
 
+	queued := time.Now()
+	if res.Kind != Webcam {
+		select {
+		case opener <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("open %s: waited %v for the worker's earlier opens: %w",
+				name, time.Since(queued).Round(time.Millisecond), ctx.Err())
+		}
+	}
 	start := time.Now()
 	octx, cancel := context.WithTimeout(ctx, o.OpenTimeout+openSlack)
 	defer cancel()
@@ -182,20 +147,19 @@ func Open(ctx context.Context, res Resolved, opts Options) (*Reader, error) {
 		}
 		return fmt.Errorf("open %s: no answer within %v: %w", name, time.Since(start).Round(time.Millisecond), ErrTimeout)
 	}
-	if err := gate.acquire(octx, env); err != nil {
-		if ctx.Err() == nil && octx.Err() != nil {
-			return nil, fmt.Errorf("open %s: still waiting after %v for earlier opens with other FFmpeg options to finish: %w",
-				name, time.Since(start).Round(time.Millisecond), ErrTimeout)
+	// Files get FFmpeg's own probing, not the live-stream options.
+	if res.Kind != Webcam && os.Getenv(ffmpegOptionsEnv) != env {
+		if err := setenv(ffmpegOptionsEnv, env); err != nil {
+			<-opener
+			return nil, fmt.Errorf("open %s: set %s: %w", name, ffmpegOptionsEnv, err)
 		}
-		if octx.Err() != nil {
-			return nil, timedOut()
-		}
-		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
 
 	done := make(chan openResult, 1)
 	go func() {
-		defer gate.release()
+		if res.Kind != Webcam {
+			defer func() { <-opener }()
+		}
 		vc, err := openCapture(res)
 		done <- openResult{vc, err}
 	}()
@@ -218,7 +182,14 @@ func Open(ctx context.Context, res Resolved, opts Options) (*Reader, error) {
 	if math.IsNaN(fps) || math.IsInf(fps, 0) || fps < 0 || fps > 1000 {
 		fps = 0
 	}
-	return &Reader{source: name, kind: res.Kind, live: res.Live, vc: r.vc, fps: fps}, nil
+	return &Reader{source: name, kind: res.Kind, live: res.Live, vc: r.vc, fps: fps, queued: start.Sub(queued)}, nil
+}
+
+func setenv(key, value string) error {
+	if value == "" {
+		return os.Unsetenv(key)
+	}
+	return os.Setenv(key, value)
 }
 
 // openCapture does the blocking OpenCV call. Its errors never include the
@@ -262,6 +233,9 @@ func (r *Reader) Source() string { return r.source }
 
 // Kind is the kind of the opened target.
 func (r *Reader) Kind() Kind { return r.kind }
+
+// Queued is how long Open waited for the process's earlier opens.
+func (r *Reader) Queued() time.Duration { return r.queued }
 
 // Live reports whether the source has no end.
 func (r *Reader) Live() bool { return r.live }

@@ -157,53 +157,48 @@ func TestFFmpegOptions(t *testing.T) {
 	if !strings.Contains(rtmp, "rw_timeout;5000000") || strings.Contains(rtmp, "|timeout;") {
 		t.Fatalf("RTMP options %q: want rw_timeout and no timeout (it means listen there)", rtmp)
 	}
-	// Shared by every kind but RTSP, so their opens need not wait on each other.
 	if h, m := ffmpegOptions(HLS, o), ffmpegOptions(HTTP, o); h != rtmp || m != rtmp {
-		t.Fatalf("HLS options %q, HTTP %q, want the RTMP ones %q", h, m, rtmp)
+		t.Fatalf("HLS options %q, HTTP %q, want the RTMP ones %q (only RTSP differs)", h, m, rtmp)
 	}
 	if r := ffmpegOptions(RTSP, o); !strings.Contains(r, "rtsp_transport;tcp") || !strings.Contains(r, "|timeout;2000000") {
 		t.Fatalf("RTSP options %q: want TCP transport and a socket timeout", r)
 	}
 }
 
-func TestEnvGate(t *testing.T) {
-	t.Setenv(ffmpegOptionsEnv, "")
-	var g envGate
-	ctx := context.Background()
-	if err := g.acquire(ctx, "a"); err != nil {
-		t.Fatal(err)
+// TestOpensQueue checks that opens wait for one another, as OpenCV makes
+// them, and that the open timeout counts only a source's own open: a file
+// opened while a silent server holds OpenCV's open for 3 s opens, though
+// its own timeout is 1 s, and says how long it queued.
+func TestOpensQueue(t *testing.T) {
+	video := testdata(t, "vtest.avi")
+	silent := resolveLocal(t, "http://"+silentListener(t)+"/stall.m3u8")
+	o := Options{OpenTimeout: time.Second, ReadTimeout: 3 * time.Second}
+	start := time.Now()
+	if r, err := Open(context.Background(), silent, o); !errors.Is(err, ErrTimeout) {
+		if r != nil {
+			r.Close()
+		}
+		t.Fatalf("Open of a silent server = %v, want ErrTimeout", err)
 	}
-	if err := g.acquire(ctx, "a"); err != nil { // same value: shares
-		t.Fatal(err)
-	}
-	if err := g.acquire(ctx, ""); err != nil { // don't care: shares
-		t.Fatal(err)
-	}
-	if got := os.Getenv(ffmpegOptionsEnv); got != "a" {
-		t.Fatalf("env = %q, want a", got)
-	}
-	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	// Go gave up at 2 s; FFmpeg holds the open until its 3 s read timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	if err := g.acquire(short, "b"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("acquire of another value while busy = %v, want to wait", err)
+	if r, err := Open(ctx, resolveLocal(t, video), o); err == nil {
+		r.Close()
+		t.Fatal("an open behind a held one succeeded within a 200 ms context")
+	} else if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "earlier opens") {
+		t.Fatalf("an open whose context ends in the queue: %v, want the wait named", err)
 	}
-	got := make(chan error, 1)
-	go func() { got <- g.acquire(ctx, "b") }()
-	g.release()
-	g.release()
-	select {
-	case err := <-got:
-		t.Fatalf("acquire(b) returned %v with one holder left", err)
-	case <-time.After(50 * time.Millisecond):
+	r, err := Open(context.Background(), resolveLocal(t, video), o)
+	if err != nil {
+		t.Fatalf("a file opened behind a held open: %v (its timeout must not count the queue)", err)
 	}
-	g.release()
-	if err := <-got; err != nil {
-		t.Fatal(err)
+	defer r.Close()
+	t.Logf("the file queued %v, opened %v after the silent server's open began", r.Queued().Round(time.Millisecond),
+		time.Since(start).Round(time.Millisecond))
+	if r.Queued() < 500*time.Millisecond || time.Since(start) < 2500*time.Millisecond {
+		t.Fatalf("the file queued %v: it must wait for the held open (until about 3 s)", r.Queued())
 	}
-	if got := os.Getenv(ffmpegOptionsEnv); got != "b" {
-		t.Fatalf("env = %q, want b", got)
-	}
-	g.release()
 }
 
 // silentListener accepts TCP connections on loopback and never answers.

@@ -41,12 +41,38 @@ func CaptureWorkflow(ctx workflow.Context, in contract.CaptureInput) (contract.C
 	startedAt := info.WorkflowStartTime.UTC()
 
 	short := workflow.WithActivityOptions(ctx, shortActivity)
+	// finish records the capture's outcome, on a context that survives
+	// cancellation.
+	finish := func(status string, cause error) {
+		dctx, _ := workflow.NewDisconnectedContext(short)
+		msg := ""
+		if cause != nil {
+			msg = cause.Error()
+		}
+		if err := workflow.ExecuteActivity(dctx, a.FinishCapture, activities.FinishCaptureInput{
+			CaptureID: res.CaptureID, Status: status, Frames: res.Frames, Error: msg,
+		}).Get(dctx, nil); err != nil {
+			logger.Error("recording capture outcome failed", "error", err)
+		}
+	}
+	// A cancel that arrives while BeginCapture records the capture would
+	// leave its row running for ever: newer runs let BeginCapture finish,
+	// then record the capture canceled.
+	beginCtx := short
+	cancelSafe := workflow.GetVersion(ctx, "begin-survives-cancel", workflow.DefaultVersion, 1) >= 1
+	if cancelSafe {
+		beginCtx, _ = workflow.NewDisconnectedContext(short)
+	}
 	var begun activities.BeginCaptureResult
-	err := workflow.ExecuteActivity(short, a.BeginCapture, activities.BeginCaptureInput{
+	err := workflow.ExecuteActivity(beginCtx, a.BeginCapture, activities.BeginCaptureInput{
 		CaptureID: res.CaptureID, StreamID: in.StreamID, Source: in.Source, StartedAt: startedAt, Settings: in.Settings,
-	}).Get(ctx, &begun)
+	}).Get(beginCtx, &begun)
 	if err != nil {
 		return res, fmt.Errorf("begin capture: %w", err)
+	}
+	if cancelSafe && ctx.Err() != nil {
+		finish("canceled", nil)
+		return res, ctx.Err()
 	}
 	in.Detect, in.Tracking = begun.Detect, begun.Tracking
 	// Runs started before tracking existed neither track nor count.
@@ -64,19 +90,7 @@ func CaptureWorkflow(ctx workflow.Context, in contract.CaptureInput) (contract.C
 	}
 
 	// From here on a failure is recorded on the capture row before the
-	// workflow fails, on a context that survives cancellation.
-	finish := func(status string, cause error) {
-		dctx, _ := workflow.NewDisconnectedContext(short)
-		msg := ""
-		if cause != nil {
-			msg = cause.Error()
-		}
-		if err := workflow.ExecuteActivity(dctx, a.FinishCapture, activities.FinishCaptureInput{
-			CaptureID: res.CaptureID, Status: status, Frames: res.Frames, Error: msg,
-		}).Get(dctx, nil); err != nil {
-			logger.Error("recording capture outcome failed", "error", err)
-		}
-	}
+	// workflow fails.
 	fail := func(what string, err error) (contract.CaptureResult, error) {
 		status := "failed"
 		if temporal.IsCanceledError(err) {

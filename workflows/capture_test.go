@@ -143,6 +143,23 @@ func TestCaptureWorkflowRecordsFailureOfABadSource(t *testing.T) {
 	env.AssertExpectations(t)
 }
 
+// A cancel that arrives while BeginCapture records the capture still
+// leaves it recorded as canceled, not running for ever.
+func TestCaptureWorkflowCanceledWhileBeginning(t *testing.T) {
+	env := newEnv()
+	env.OnActivity(a.BeginCapture, mock.Anything, mock.Anything).After(5*time.Second).
+		Return(activities.BeginCaptureResult{Source: "rtmp://cam/live"}, nil).Once()
+	env.OnActivity(a.FinishCapture, mock.Anything, mock.MatchedBy(func(in activities.FinishCaptureInput) bool {
+		return in.Status == "canceled" && in.Error == ""
+	})).Return(nil).Once()
+	env.RegisterDelayedCallback(env.CancelWorkflow, time.Second)
+	env.ExecuteWorkflow(CaptureWorkflow, contract.CaptureInput{StreamID: "lobby"})
+	if err := env.GetWorkflowError(); !temporal.IsCanceledError(err) {
+		t.Fatalf("workflow error = %v, want canceled", err)
+	}
+	env.AssertExpectations(t) // no CaptureFrames: it has no mock, and would fail the run
+}
+
 func TestCaptureWorkflowRejectsInvalidInput(t *testing.T) {
 	for _, in := range []contract.CaptureInput{{}, {StreamID: "x", Settings: contract.Settings{EveryMS: -1}}} {
 		env := newEnv()

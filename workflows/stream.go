@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -67,6 +69,17 @@ func StreamWorkflow(ctx workflow.Context, in contract.StreamInput) error {
 		return err
 	}
 	return workflow.NewContinueAsNewError(ctx, StreamWorkflow, in)
+}
+
+// staggered shortens a stream's first window to between half and all of
+// its length, by a share derived from the workflow id. Streams started
+// together then end their windows, and reopen their sources, at different
+// times: a worker opens one source at a time (see source.Open), so aligned
+// windows would make the last of N streams wait N opens at every window.
+func staggered(workflowID string, seconds float64) float64 {
+	sum := sha256.Sum256([]byte(workflowID))
+	share := float64(binary.BigEndian.Uint32(sum[:4])) / (1 << 32)
+	return seconds * (1 - share/2)
 }
 
 // windowOptions are a window's child options: its id is the stream
@@ -188,6 +201,10 @@ func overlappingWindows(ctx workflow.Context, in *contract.StreamInput, prog *co
 		id := fmt.Sprintf("%s-w%06d", info.WorkflowExecution.ID, in.Window)
 		prog.Window, prog.CurrentID = in.Window, id
 		settings := in.WindowSettings()
+		if in.Window == 0 && in.MaxWindows != 1 &&
+			workflow.GetVersion(ctx, "stagger-first-window", workflow.DefaultVersion, 1) >= 1 {
+			settings.DurationSeconds = staggered(info.WorkflowExecution.ID, settings.DurationSeconds)
+		}
 		// After a window that captured, the source is known to answer: a
 		// slow reopening is an outage recorded as a gap, not a failure.
 		f := workflow.ExecuteChildWorkflow(windowOptions(ctx, id), CaptureWorkflow, contract.CaptureInput{

@@ -93,8 +93,17 @@ func TestStreamWorkflowPassesItsSettingsToEachWindow(t *testing.T) {
 	}
 	want := set
 	want.DurationSeconds = contract.DefaultWindowSeconds
-	if len(got) != 2 || !reflect.DeepEqual(got[0], want) || !reflect.DeepEqual(got[1], want) {
+	if len(got) != 2 || !reflect.DeepEqual(got[1], want) {
 		t.Fatalf("windows got %+v, want %+v", got, want)
+	}
+	// The first window is staggered: shorter, otherwise the same.
+	first := got[0].DurationSeconds
+	if first < want.DurationSeconds/2 || first >= want.DurationSeconds {
+		t.Fatalf("first window of %v s, want between half and all of %v s", first, want.DurationSeconds)
+	}
+	got[0].DurationSeconds = want.DurationSeconds
+	if !reflect.DeepEqual(got[0], want) {
+		t.Fatalf("first window got %+v, want %+v", got[0], want)
 	}
 	env = newEnv()
 	env.ExecuteWorkflow(StreamWorkflow, contract.StreamInput{StreamID: "lobby", Settings: contract.Settings{ChunkFrames: -1}})
@@ -150,5 +159,33 @@ func TestStreamWorkflowStartsTheNextWindowWhenOneStopsCapturing(t *testing.T) {
 	var prog contract.StreamProgress
 	if err := q.Get(&prog); err != nil || prog.WindowsDone != 3 || prog.FramesInRun != 180 {
 		t.Errorf("progress %+v %v: every window's result is counted", prog, err)
+	}
+}
+
+// Streams started together end their first windows spread over the second
+// half of the window, so they do not reopen their sources all at once; a
+// stream watched for a single window gets all of it.
+func TestStreamWorkflowStaggersFirstWindows(t *testing.T) {
+	var ends []float64
+	for i := range 24 {
+		d := staggered(fmt.Sprintf("watch-cam%d", i), 60)
+		if d < 30 || d >= 60 || d != staggered(fmt.Sprintf("watch-cam%d", i), 60) {
+			t.Fatalf("first window of cam%d: %v s, want a fixed length in [30, 60)", i, d)
+		}
+		ends = append(ends, d)
+	}
+	slices.Sort(ends)
+	if spread := ends[len(ends)-1] - ends[0]; spread < 20 {
+		t.Fatalf("24 first windows end within %.1f s of one another, want them spread: %v", spread, ends)
+	}
+	env := newEnv()
+	var got []float64
+	env.OnWorkflow(CaptureWorkflow, mock.Anything, mock.Anything).Return(func(ctx workflow.Context, in contract.CaptureInput) (contract.CaptureResult, error) {
+		got = append(got, in.Settings.DurationSeconds)
+		return contract.CaptureResult{}, nil
+	})
+	env.ExecuteWorkflow(StreamWorkflow, contract.StreamInput{StreamID: "lobby", MaxWindows: 1, Settings: contract.Settings{DurationSeconds: 60}})
+	if err := env.GetWorkflowError(); err != nil || !slices.Equal(got, []float64{60}) {
+		t.Fatalf("a single window: %v, %v; want one of 60 s", got, err)
 	}
 }

@@ -112,9 +112,9 @@ type openResult struct {
 //
 // OpenCV cannot be cancelled, so Open runs it in a goroutine and returns an
 // ErrTimeout error after OpenTimeout (plus a second of slack), counted from
-// its turn (see opener), or when ctx ends. That goroutine then lives on until OpenCV gives up (bounded by the
-// FFmpeg timeouts derived from opts, at worst by OpenCV's own 30 s open
-// limit) and closes whatever it opened.
+// its turn (see opener), or when ctx ends. That goroutine then lives on
+// until OpenCV gives up (bounded by the FFmpeg timeouts derived from opts,
+// at worst by OpenCV's own 30 s open limit) and closes whatever it opened.
 func Open(ctx context.Context, res Resolved, opts Options) (*Reader, error) {
 	o := opts.withDefaults()
 	name := res.String()

@@ -283,6 +283,9 @@ func (a *Activities) openSource(ctx context.Context, captureID string, spec sour
 	r, err := source.Open(ctx, res, a.SourceOptions)
 	close(stop)
 	<-stopped
+	if err == nil {
+		a.Metrics.Opened(r.Queued())
+	}
 	if err == nil && r.Queued() > time.Second {
 		a.log().Info("source opened after the worker's other opens", "capture", captureID,
 			"source", r.Source(), "queued", r.Queued().Round(time.Millisecond))

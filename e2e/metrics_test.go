@@ -120,6 +120,10 @@ func TestMetricsMatchTheDatabase(t *testing.T) {
 	if got, want := main.value("sightline_capture_gaps_total", nil), s.count(`SELECT count(*) FROM capture_gaps`); int(got) != want {
 		t.Errorf("gaps: metric %v, database %d", got, want)
 	}
+	// One capture of one file: one open, whose wait the main worker observed.
+	if got := main.value("sightline_source_open_queued_seconds", nil); got != 1 {
+		t.Errorf("opens observed: %v, want 1", got)
+	}
 
 	// Detection, on the detect worker: per model, and per class.
 	var model string

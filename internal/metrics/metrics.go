@@ -27,6 +27,7 @@ type Metrics struct {
 	CaptureFrames     *prometheus.CounterVec   // stream
 	CaptureReconnects *prometheus.CounterVec   // stream
 	CaptureGaps       *prometheus.CounterVec   // stream
+	OpenQueued        prometheus.Histogram     // a source's wait for the worker's earlier opens
 	FramesSkipped     *prometheus.CounterVec   // stream
 	ChunkLag          prometheus.Histogram     // chunk stored → its rows committed
 	DetectChunk       *prometheus.HistogramVec // model, backend
@@ -56,6 +57,9 @@ func New() *Metrics {
 			Name: "sightline_capture_reconnects_total", Help: "Times a live source was reopened after it dropped, per stream."}, []string{"stream"}),
 		CaptureGaps: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sightline_capture_gaps_total", Help: "Outages of a live source recorded as gaps, per stream."}, []string{"stream"}),
+		OpenQueued: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sightline_source_open_queued_seconds", Help: "Time a source waited for the worker's earlier opens before its own (a worker opens one at a time).",
+			Buckets: []float64{0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60}}),
 		FramesSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sightline_frames_skipped_total", Help: "Captured frames left undetected by realtime mode because detection fell behind, per stream."}, []string{"stream"}),
 		ChunkLag: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -85,7 +89,7 @@ func New() *Metrics {
 }
 
 func (m *Metrics) own() []prometheus.Collector {
-	return []prometheus.Collector{m.CaptureFrames, m.CaptureReconnects, m.CaptureGaps, m.FramesSkipped, m.ChunkLag,
+	return []prometheus.Collector{m.CaptureFrames, m.CaptureReconnects, m.CaptureGaps, m.OpenQueued, m.FramesSkipped, m.ChunkLag,
 		m.DetectChunk, m.DetectForward, m.FramesAnalysed, m.Detections, m.RollupModel, m.RollupTestFails, m.HTTPRequests}
 }
 
@@ -128,6 +132,13 @@ func (m *Metrics) Captured(stream string, frames int) {
 func (m *Metrics) Gap(stream string) {
 	if m != nil {
 		m.CaptureGaps.WithLabelValues(stream).Inc()
+	}
+}
+
+// Opened records how long a source waited for its turn to open.
+func (m *Metrics) Opened(queued time.Duration) {
+	if m != nil {
+		m.OpenQueued.Observe(queued.Seconds())
 	}
 }
 

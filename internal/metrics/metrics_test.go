@@ -29,6 +29,7 @@ func TestRecordersAndNames(t *testing.T) {
 	m.Captured("lobby", 30)
 	m.Gap("lobby")
 	m.Reconnected("lobby")
+	m.Opened(1500 * time.Millisecond)
 	m.Skipped("lobby", 15)
 	m.Detected("yolox-nano", "onnxruntime", 200*time.Millisecond, 3*time.Second, 15, map[string]int{"person": 40, "car": 2})
 	m.Forward("yolox-nano", "onnxruntime", 12*time.Millisecond)
@@ -50,6 +51,8 @@ func TestRecordersAndNames(t *testing.T) {
 		`sightline_capture_frames_total{stream="lobby"} 30`,
 		`sightline_frames_skipped_total{stream="lobby"} 15`,
 		`sightline_chunk_lag_seconds_count 1`,
+		`sightline_source_open_queued_seconds_bucket{le="1"} 0`,
+		`sightline_source_open_queued_seconds_bucket{le="2"} 1`,
 		`sightline_detect_forward_seconds_count{backend="onnxruntime",model="yolox-nano"} 1`,
 		`sightline_http_request_duration_seconds_count{method="GET",route="/api/v1/streams/:id",status="404"} 1`,
 		"go_goroutines", "process_cpu_seconds_total",
@@ -162,10 +165,10 @@ func TestServe(t *testing.T) {
 
 func TestNames(t *testing.T) {
 	names := Names()
-	if len(names) != 15 {
+	if len(names) != 16 {
 		t.Fatalf("%d names: %v", len(names), names)
 	}
-	for _, want := range []string{"sightline_capture_frames_total", "sightline_http_request_duration_seconds", "sightline_temporal_task_queue_backlog"} {
+	for _, want := range []string{"sightline_capture_frames_total", "sightline_source_open_queued_seconds", "sightline_http_request_duration_seconds", "sightline_temporal_task_queue_backlog"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("names lack %s: %v", want, names)
 		}

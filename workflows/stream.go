@@ -98,7 +98,6 @@ func windowOptions(ctx workflow.Context, id string) workflow.Context {
 // before windows overlapped did.
 func sequentialWindows(ctx workflow.Context, in *contract.StreamInput, prog *contract.StreamProgress, current *workflow.ChildWorkflowFuture) error {
 	info := workflow.GetInfo(ctx)
-	logger := workflow.GetLogger(ctx)
 	for run := 0; run < in.WindowsPerRun; run++ {
 		if in.MaxWindows > 0 && in.Window >= in.MaxWindows {
 			return nil
@@ -118,35 +117,49 @@ func sequentialWindows(ctx workflow.Context, in *contract.StreamInput, prog *con
 		err := (*current).Get(ctx, &res)
 		*current = nil
 		in.Window++
-		prog.WindowsDone++
-		if err != nil {
-			if temporal.IsCanceledError(err) || ctx.Err() != nil {
-				return err
-			}
-			var already *temporal.ChildWorkflowExecutionAlreadyStartedError
-			if errors.As(err, &already) {
-				continue // this window was captured by an earlier run
-			}
-			in.Failures++
-			prog.Failures, prog.LastError = in.Failures, err.Error()
-			logger.Warn("capture window failed", "window", id, "failures", in.Failures, "error", err)
-			if in.Failures >= MaxConsecutiveFailures {
-				return fmt.Errorf("stream %s: %d windows in a row failed, last: %w", in.StreamID, in.Failures, err)
-			}
+		failed, fatal := windowEnded(ctx, in, prog, id, res, err)
+		if fatal != nil {
+			return fatal
+		}
+		if failed {
 			// Back off before the next window so a dead source is not hammered.
 			window := time.Duration(settings.DurationSeconds * float64(time.Second))
 			if err := workflow.Sleep(ctx, min(window, time.Minute)); err != nil {
 				return err
 			}
-			continue
 		}
-		in.Failures = 0
-		prog.Failures = 0
+	}
+	return nil
+}
+
+// windowEnded records a window's outcome in the stream's progress. It
+// reports whether the window failed (one an earlier run already captured
+// did not), and the error that ends the stream: a cancel, or
+// MaxConsecutiveFailures failures in a row.
+func windowEnded(ctx workflow.Context, in *contract.StreamInput, prog *contract.StreamProgress, id string,
+	res contract.CaptureResult, err error) (failed bool, fatal error) {
+	prog.WindowsDone++
+	if err == nil {
+		in.Failures, prog.Failures = 0, 0
 		prog.FramesInRun += res.Frames
 		prog.DetectionsRun += res.Detections
 		prog.FramesSkippedRun += res.FramesSkipped
+		return false, nil
 	}
-	return nil
+	if temporal.IsCanceledError(err) || ctx.Err() != nil {
+		return true, err
+	}
+	var already *temporal.ChildWorkflowExecutionAlreadyStartedError
+	if errors.As(err, &already) {
+		return false, nil // this window was captured by an earlier run
+	}
+	in.Failures++
+	prog.Failures, prog.LastError = in.Failures, err.Error()
+	workflow.GetLogger(ctx).Warn("capture window failed", "window", id, "failures", in.Failures, "error", err)
+	if in.Failures >= MaxConsecutiveFailures {
+		return true, fmt.Errorf("stream %s: %d windows in a row failed, last: %w", in.StreamID, in.Failures, err)
+	}
+	return true, nil
 }
 
 // overlappingWindows runs the windows of one run, starting each as soon as
@@ -159,7 +172,6 @@ func sequentialWindows(ctx workflow.Context, in *contract.StreamInput, prog *con
 // ended when it returns.
 func overlappingWindows(ctx workflow.Context, in *contract.StreamInput, prog *contract.StreamProgress, current *workflow.ChildWorkflowFuture) error {
 	info := workflow.GetInfo(ctx)
-	logger := workflow.GetLogger(ctx)
 	captured := workflow.GetSignalChannel(ctx, contract.WindowCapturedSignal)
 	sel := workflow.NewSelector(ctx)
 	tails := 0      // windows still detecting after they stopped capturing
@@ -170,29 +182,11 @@ func overlappingWindows(ctx workflow.Context, in *contract.StreamInput, prog *co
 	})
 	// ended records a window's outcome; it reports whether it failed.
 	ended := func(id string, res contract.CaptureResult, err error) bool {
-		prog.WindowsDone++
-		if err == nil {
-			in.Failures, prog.Failures = 0, 0
-			prog.FramesInRun += res.Frames
-			prog.DetectionsRun += res.Detections
-			prog.FramesSkippedRun += res.FramesSkipped
-			return false
+		failed, stop := windowEnded(ctx, in, prog, id, res, err)
+		if stop != nil {
+			fatal = stop
 		}
-		if temporal.IsCanceledError(err) || ctx.Err() != nil {
-			fatal = err
-			return true
-		}
-		var already *temporal.ChildWorkflowExecutionAlreadyStartedError
-		if errors.As(err, &already) {
-			return false // this window was captured by an earlier run
-		}
-		in.Failures++
-		prog.Failures, prog.LastError = in.Failures, err.Error()
-		logger.Warn("capture window failed", "window", id, "failures", in.Failures, "error", err)
-		if in.Failures >= MaxConsecutiveFailures {
-			fatal = fmt.Errorf("stream %s: %d windows in a row failed, last: %w", in.StreamID, in.Failures, err)
-		}
-		return true
+		return failed
 	}
 	for run := 0; run < in.WindowsPerRun && fatal == nil; run++ {
 		if in.MaxWindows > 0 && in.Window >= in.MaxWindows || run > 0 && info.GetContinueAsNewSuggested() {

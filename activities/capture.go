@@ -266,31 +266,18 @@ func (a *Activities) openSource(ctx context.Context, captureID string, spec sour
 	if err != nil {
 		return nil, err
 	}
-	stop, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(2 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				activity.RecordHeartbeat(ctx, details...)
-			}
-		}
-	}()
+	stop := beating(ctx, details...)
 	r, err := source.Open(ctx, res, a.SourceOptions)
-	close(stop)
-	<-stopped
-	if err == nil {
-		a.Metrics.Opened(r.Queued())
+	stop()
+	if err != nil {
+		return nil, err
 	}
-	if err == nil && r.Queued() > time.Second {
+	a.Metrics.Opened(r.Queued())
+	if r.Queued() > time.Second {
 		a.log().Info("source opened after the worker's other opens", "capture", captureID,
 			"source", r.Source(), "queued", r.Queued().Round(time.Millisecond))
 	}
-	return r, err
+	return r, nil
 }
 
 // reconnect reopens a live source with backoff until it answers or the

@@ -109,10 +109,10 @@ func (a *Activities) FinishTracking(ctx context.Context, in FinishTrackingInput)
 	return a.trackResult(ctx, in.CaptureID)
 }
 
-// beating heartbeats every second until stopped, so that a worker killed
-// in the middle of a short activity is noticed within the heartbeat timeout
-// rather than its start-to-close timeout.
-func beating(ctx context.Context) (stop func()) {
+// beating heartbeats details every second until stopped, so that a worker
+// killed in the middle of a short activity, or of a long wait, is noticed
+// within the heartbeat timeout rather than its start-to-close timeout.
+func beating(ctx context.Context, details ...any) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		tick := time.NewTicker(time.Second)
@@ -122,7 +122,7 @@ func beating(ctx context.Context) (stop func()) {
 			case <-done:
 				return
 			case <-tick.C:
-				activity.RecordHeartbeat(ctx)
+				activity.RecordHeartbeat(ctx, details...)
 			}
 		}
 	}()

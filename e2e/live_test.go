@@ -108,10 +108,16 @@ func rig(t testing.TB, args ...string) {
 // and HLS URLs once the HLS playlist is being served.
 func publish(t testing.TB, name string) (rtmpURL, hlsURL string) {
 	t.Helper()
+	return publishFile(t, name, testenv.SharedFile(t, "vtest.avi"))
+}
+
+// publishFile is publish with the file to loop.
+func publishFile(t testing.TB, name, file string) (rtmpURL, hlsURL string) {
+	t.Helper()
 	rig(t, "start")
-	rig(t, "publish", name, testenv.SharedFile(t, "vtest.avi"))
+	rig(t, "publish", name, file)
 	t.Cleanup(func() { rig(t, "unpublish", name) })
-	rtmpURL = fmt.Sprintf("rtmp://127.0.0.1:%s/live/%s", envOr("SIGHTLINE_RTMP_PORT", "19350"), name)
+	rtmpURL = rigRTMP(name)
 	hlsURL = fmt.Sprintf("http://127.0.0.1:%s/hls/%s.m3u8", envOr("SIGHTLINE_HLS_PORT", "18080"), name)
 	waitFor(t, "the HLS playlist of "+name, 30*time.Second, func() bool {
 		_, err := os.Stat(testenv.RepoRoot(t) + "/.data/live/hls/" + name + ".m3u8")
@@ -127,14 +133,10 @@ func publish(t testing.TB, name string) (rtmpURL, hlsURL string) {
 // succeed, the wait not counting against its own timeout.
 func TestManyLiveOpensAtOnce(t *testing.T) {
 	flv := h264Sample(t)
-	rig(t, "start")
 	const n = 8
 	urls := make([]string, n)
 	for i := range urls {
-		name := liveName()
-		rig(t, "publish", name, flv)
-		t.Cleanup(func() { rig(t, "unpublish", name) })
-		urls[i] = fmt.Sprintf("rtmp://127.0.0.1:%s/live/%s", envOr("SIGHTLINE_RTMP_PORT", "19350"), name)
+		urls[i], _ = publishFile(t, liveName(), flv)
 	}
 	resolver := &source.DefaultResolver{Policy: source.Unrestricted}
 	errs, queued := make([]error, n), make([]time.Duration, n)
@@ -172,6 +174,11 @@ func TestManyLiveOpensAtOnce(t *testing.T) {
 			t.Errorf("open %d of %d at once: %v", i+1, n, err)
 		}
 	}
+}
+
+// rigRTMP is the RTMP URL of stream name on the rig.
+func rigRTMP(name string) string {
+	return fmt.Sprintf("rtmp://127.0.0.1:%s/live/%s", envOr("SIGHTLINE_RTMP_PORT", "19350"), name)
 }
 
 func envOr(key, def string) string {

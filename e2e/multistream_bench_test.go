@@ -137,7 +137,7 @@ func (s *stack) multiStreamStep(tc client.Client, n int, hold time.Duration, flv
 		name := fmt.Sprintf("ms%dx%d", n, i)
 		rig(b, "publish", name, flv)
 		streams = append(streams, name)
-		url := fmt.Sprintf("rtmp://127.0.0.1:%s/live/%s", envOr("SIGHTLINE_RTMP_PORT", "19350"), name)
+		url := rigRTMP(name)
 		if _, err := s.db.Exec(ctx, `INSERT INTO streams (id, name, source) VALUES ($1, $1, $2)`, name, url); err != nil {
 			b.Fatal(err)
 		}
